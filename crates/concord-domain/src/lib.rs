@@ -1,0 +1,21 @@
+//! Concord's domain: the types and the rules of strategic healthcare partnerships.
+//!
+//! This crate is pure on purpose: no web framework, no database driver, no async runtime.
+//! Everything here is a value or a function over values, so every rule can be unit- and
+//! property-tested without starting anything. Storage and the web surface depend on this crate,
+//! never the other way round.
+
+#[macro_use]
+mod macros;
+
+pub mod capability;
+pub mod csv_io;
+pub mod error;
+pub mod ids;
+pub mod organization;
+pub mod paging;
+pub mod partnership;
+pub mod text;
+
+pub use error::{FieldError, UnknownValue, ValidationErrors};
+pub use ids::{OrgId, PartnershipId};

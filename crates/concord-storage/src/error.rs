@@ -1,0 +1,49 @@
+use concord_domain::partnership::IllegalTransition;
+use concord_domain::ValidationErrors;
+
+/// What can go wrong in storage. The web layer maps each to an HTTP status; only `Database` and
+/// `Migrate` are the server's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+    #[error("invalid input: {0}")]
+    Validation(ValidationErrors),
+    /// A unique constraint: the field names what is duplicated.
+    #[error("{field}: {message}")]
+    Conflict { field: String, message: String },
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    /// The record is archived and cannot change.
+    #[error("{entity} {id} is archived and cannot be changed")]
+    Archived { entity: &'static str, id: i64 },
+    #[error("unsupported database URL scheme `{scheme}`: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl { scheme: String },
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data that the domain no longer accepts (a bug or a hand edit).
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl From<ValidationErrors> for StoreError {
+    fn from(e: ValidationErrors) -> Self {
+        StoreError::Validation(e)
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match crate::dialect::unique_violation_field(&e) {
+            Some((field, message)) => StoreError::Conflict {
+                field: field.to_string(),
+                message: message.to_string(),
+            },
+            None => StoreError::Database(e),
+        }
+    }
+}
