@@ -1,0 +1,184 @@
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use concord_domain::paging::{Page, PageRequest};
+use concord_domain::partnership::{
+    Partnership, PartnershipFilter, PartnershipInput, PartnershipSort, PartnershipType, Stage,
+    StageChange, TransitionInput,
+};
+use concord_domain::{OrgId, PartnershipId};
+
+use super::api_actor;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::AppState;
+
+/// Filters, order and paging for the partnership list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only partnerships of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub partnership_type: Option<PartnershipType>,
+    /// Only partnerships in this stage.
+    pub stage: Option<Stage>,
+    /// Only partnerships this organization (id) is party to.
+    pub party: Option<i64>,
+    /// Case-insensitive text in the name.
+    pub q: Option<String>,
+    /// Include archived partnerships (default false).
+    pub archived: Option<bool>,
+    /// Order: name, -name, created_at, -created_at, updated_at, -updated_at (default), stage.
+    pub sort: Option<PartnershipSort>,
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page, 1–100 (default 25).
+    pub per_page: Option<u32>,
+}
+
+pub(crate) fn page_request(
+    page: Option<u32>,
+    per_page: Option<u32>,
+) -> Result<PageRequest, ApiError> {
+    PageRequest::new(page, per_page).map_err(|e| {
+        let first = &e.errors()[0];
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            first.message.clone(),
+        )
+        .with_field(first.field.clone())
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/partnerships", tag = "partnerships",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of partnerships with their parties", body = Page<Partnership>),
+        (status = 400, description = "Unknown or malformed query parameter", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<Partnership>>, ApiError> {
+    let page = page_request(q.page, q.per_page)?;
+    let filter = PartnershipFilter {
+        partnership_type: q.partnership_type,
+        stage: q.stage,
+        party: q.party.map(OrgId),
+        q: q.q,
+        include_archived: q.archived.unwrap_or(false),
+    };
+    let sort = q.sort.unwrap_or(PartnershipSort::UpdatedDesc);
+    Ok(Json(s.store.list_partnerships(&filter, sort, page).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/partnerships", tag = "partnerships",
+    request_body = PartnershipInput,
+    responses(
+        (status = 201, description = "Created in stage `exploring`", body = Partnership),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing, unknown or invalid; fewer than two parties; a party that does not exist", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(s): State<AppState>,
+    ApiJson(input): ApiJson<PartnershipInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let p = s.store.create_partnership(&api_actor(), &input).await?;
+    let location = format!("/api/v1/partnerships/{}", p.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(p)))
+}
+
+#[utoipa::path(get, path = "/api/v1/partnerships/{id}", tag = "partnerships",
+    params(("id" = i64, Path, description = "Partnership id")),
+    responses(
+        (status = 200, description = "The partnership", body = Partnership),
+        (status = 404, description = "No such partnership", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(
+    State(s): State<AppState>,
+    IdPath(id): IdPath,
+) -> Result<Json<Partnership>, ApiError> {
+    Ok(Json(s.store.get_partnership(PartnershipId(id)).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/partnerships/{id}", tag = "partnerships",
+    params(("id" = i64, Path, description = "Partnership id")),
+    request_body = PartnershipInput,
+    responses(
+        (status = 200, description = "Name, purpose, type and parties replaced (the stage changes only through transitions)", body = Partnership),
+        (status = 404, description = "No such partnership", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The partnership is archived", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing, unknown or invalid", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    State(s): State<AppState>,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<PartnershipInput>,
+) -> Result<Json<Partnership>, ApiError> {
+    Ok(Json(
+        s.store
+            .update_partnership(&api_actor(), PartnershipId(id), &input)
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/partnerships/{id}/archive", tag = "partnerships",
+    params(("id" = i64, Path, description = "Partnership id")),
+    responses(
+        (status = 200, description = "Archived (archiving twice is harmless)", body = Partnership),
+        (status = 404, description = "No such partnership", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn archive(
+    State(s): State<AppState>,
+    IdPath(id): IdPath,
+) -> Result<Json<Partnership>, ApiError> {
+    Ok(Json(
+        s.store
+            .archive_partnership(&api_actor(), PartnershipId(id))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/partnerships/{id}/transitions", tag = "partnerships",
+    params(("id" = i64, Path, description = "Partnership id")),
+    request_body = TransitionInput,
+    responses(
+        (status = 200, description = "Moved to the target stage", body = Partnership),
+        (status = 404, description = "No such partnership", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The state machine does not allow this move (`allowed` lists the next stages), or the partnership is archived", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown stage or field", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn transition(
+    State(s): State<AppState>,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<TransitionInput>,
+) -> Result<Json<Partnership>, ApiError> {
+    Ok(Json(
+        s.store
+            .transition_partnership(&api_actor(), PartnershipId(id), input.to, &input.note)
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/partnerships/{id}/transitions", tag = "partnerships",
+    params(("id" = i64, Path, description = "Partnership id")),
+    responses(
+        (status = 200, description = "Stage history, oldest first", body = Vec<StageChange>),
+        (status = 404, description = "No such partnership", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn history(
+    State(s): State<AppState>,
+    IdPath(id): IdPath,
+) -> Result<Json<Vec<StageChange>>, ApiError> {
+    let id = PartnershipId(id);
+    s.store.get_partnership(id).await?;
+    Ok(Json(s.store.stage_history(id).await?))
+}

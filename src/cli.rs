@@ -1,0 +1,291 @@
+//! The command line. `concord --help` documents every command and setting.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use concord_domain::csv_io::{parse_organizations, write_organizations};
+use concord_storage::{Actor, ConnectOptions, ImportError, Store};
+
+use crate::config::{redact, Config, LogFormat, Overrides};
+
+/// Concord — the system of record for strategic partnerships between healthcare organizations.
+///
+/// Settings come from, in rising order of precedence: built-in defaults, a TOML file (--config,
+/// or ./concord.toml when present), CONCORD_* environment variables, and flags.
+#[derive(Debug, Parser)]
+#[command(name = "concord", version, about, long_about)]
+pub struct Cli {
+    /// TOML configuration file (keys: bind, database_url, max_connections, log_format).
+    #[arg(long, global = true, env = "CONCORD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database: sqlite://PATH (default sqlite://concord.db) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "CONCORD_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Database connections in the pool (1–200, default 8).
+    #[arg(long, global = true, env = "CONCORD_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<u32>,
+
+    /// Log format: text (default) or json. Levels follow RUST_LOG (default info).
+    #[arg(long, global = true, env = "CONCORD_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run migrations, then serve the web UI and the JSON API.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create a fresh demo database (default sqlite://concord-demo.db), then serve it.
+    Demo(ServeArgs),
+    /// Import records from a file (all or nothing; errors name the line and column).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export records.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "CONCORD_BIND", value_name = "ADDR")]
+    pub bind: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import organizations from CSV. Columns: name, kind (required), npi, ccn, address_line1,
+    /// city, state, zip, latitude, longitude, providers, beds, covered_lives, revenue_band,
+    /// mission, values, capabilities_offered, capabilities_sought, revenue_model, payer_mix,
+    /// decision_making, enterprise_objectives, constraints. Lists are separated by `;`;
+    /// payer_mix looks like `medicare:40;commercial:60`.
+    Organizations {
+        /// The CSV file.
+        #[arg(long, value_name = "FILE")]
+        csv: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Export every organization as CSV (the format `import organizations` reads).
+    Organizations {
+        /// Write CSV to FILE, or to standard output when FILE is `-` or omitted.
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+        csv: Option<String>,
+    },
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn overrides(cli: &Cli, bind: Option<String>) -> Overrides {
+    Overrides {
+        bind,
+        database_url: cli.database_url.clone(),
+        max_connections: cli.max_connections,
+        log_format: cli.log_format.clone(),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+async fn connect(config: &Config) -> Result<Store, String> {
+    let store = Store::connect(
+        &config.database_url,
+        &ConnectOptions {
+            max_connections: config.max_connections,
+            ..ConnectOptions::default()
+        },
+    )
+    .await
+    .map_err(|e| {
+        format!(
+            "cannot open the database {}: {}",
+            redact(&config.database_url),
+            error_chain(&e)
+        )
+    })?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("migrations failed: {}", error_chain(&e)))?;
+    Ok(store)
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+async fn dispatch(cli: Cli) -> Result<(), String> {
+    match &cli.command {
+        Command::Serve(args) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(&cli, args.bind.clone()))?;
+            init_logging(config.log_format);
+            let store = connect(&config).await?;
+            serve(&config, store).await
+        }
+        Command::Migrate => {
+            let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
+            connect(&config).await?.close().await;
+            println!("Migrations applied to {}.", redact(&config.database_url));
+            Ok(())
+        }
+        Command::Demo(args) => {
+            let mut o = overrides(&cli, args.bind.clone());
+            if o.database_url.is_none() {
+                o.database_url = Some(crate::demo::DEFAULT_DEMO_DATABASE_URL.to_string());
+            }
+            let config = Config::load(cli.config.as_deref(), &o)?;
+            init_logging(config.log_format);
+            crate::demo::reset_sqlite_file(&config.database_url)?;
+            let store = connect(&config).await?;
+            let summary = crate::demo::load(&store).await?;
+            println!("{summary}");
+            serve(&config, store).await
+        }
+        Command::Import(ImportCommand::Organizations { csv }) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
+            let file = std::fs::File::open(csv)
+                .map_err(|e| format!("cannot open {}: {e}", csv.display()))?;
+            let rows = parse_organizations(std::io::BufReader::new(file))
+                .map_err(|errs| format_row_errors(csv, &errs))?;
+            let store = connect(&config).await?;
+            let result = store.import_organizations(&Actor::new("cli"), &rows).await;
+            store.close().await;
+            match result {
+                Ok(n) => {
+                    println!("Imported {n} organizations from {}.", csv.display());
+                    Ok(())
+                }
+                Err(ImportError::Rows(errs)) => Err(format_row_errors(csv, &errs)),
+                Err(ImportError::Store(e)) => Err(format!("import failed: {}", error_chain(&e))),
+            }
+        }
+        Command::Export(ExportCommand::Organizations { csv }) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
+            let store = connect(&config).await?;
+            let orgs = store
+                .all_organizations()
+                .await
+                .map_err(|e| format!("export failed: {}", error_chain(&e)))?;
+            store.close().await;
+            let profiles: Vec<_> = orgs.into_iter().map(|o| o.profile).collect();
+            match csv.as_deref() {
+                None | Some("-") => write_organizations(std::io::stdout().lock(), &profiles)
+                    .map_err(|e| format!("cannot write CSV: {e}")),
+                Some(path) => {
+                    let file = std::fs::File::create(path)
+                        .map_err(|e| format!("cannot create {path}: {e}"))?;
+                    write_organizations(std::io::BufWriter::new(file), &profiles)
+                        .map_err(|e| format!("cannot write {path}: {e}"))?;
+                    eprintln!("Exported {} organizations to {path}.", profiles.len());
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+fn format_row_errors(path: &std::path::Path, errs: &[concord_domain::csv_io::RowError]) -> String {
+    let mut s = format!(
+        "{} was not imported; nothing was written. {} problem(s):",
+        path.display(),
+        errs.len()
+    );
+    for e in errs {
+        s.push_str(&format!("\n  {e}"));
+    }
+    s
+}
+
+async fn serve(config: &Config, store: Store) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(
+        address = %addr,
+        database = %redact(&config.database_url),
+        backend = store.backend().name(),
+        "Concord is serving"
+    );
+    println!(
+        "Concord is serving http://{addr} ({})",
+        store.backend().name()
+    );
+    let state = concord_web::AppState {
+        store: store.clone(),
+    };
+    concord_web::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    store.close().await;
+    tracing::info!("Concord stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

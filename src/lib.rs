@@ -1,0 +1,6 @@
+//! The `concord` binary's library: command line, configuration, and the commands that wire the
+//! storage and web crates together.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
