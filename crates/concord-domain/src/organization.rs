@@ -396,6 +396,8 @@ pub struct OrganizationInput {
     pub business_model: BusinessModel,
 }
 
+// The enum is declared by `string_enum!`, which cannot carry a `#[default]` variant.
+#[allow(clippy::derivable_impls)]
 impl Default for OrgKind {
     fn default() -> Self {
         OrgKind::Other

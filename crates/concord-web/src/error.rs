@@ -39,7 +39,7 @@ pub struct Problem {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    problem: Problem,
+    problem: Box<Problem>,
     /// Logged, never sent.
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -48,7 +48,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         Self {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 type_: format!("/problems/{code}"),
                 title: status.canonical_reason().unwrap_or("Error").to_string(),
                 status: status.as_u16(),
@@ -57,7 +57,7 @@ impl ApiError {
                 field: None,
                 errors: Vec::new(),
                 allowed: None,
-            },
+            }),
             source: None,
         }
     }
@@ -157,7 +157,7 @@ impl IntoResponse for ApiError {
         if let Some(src) = &self.source {
             log_internal(src.as_ref());
         }
-        let body = serde_json::to_vec(&self.problem).unwrap_or_default();
+        let body = serde_json::to_vec(self.problem.as_ref()).unwrap_or_default();
         (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],

@@ -113,7 +113,10 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
 }
 
 fn join_path(parent: &str, name: &str) -> String {
-    if parent.is_empty() || parent == "." {
+    // For unknown fields serde_path_to_error's path already ends with the field itself.
+    if parent == name || parent.ends_with(&format!(".{name}")) {
+        parent.to_string()
+    } else if parent.is_empty() || parent == "." {
         name.to_string()
     } else {
         format!("{parent}.{name}")

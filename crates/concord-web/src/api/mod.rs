@@ -50,3 +50,19 @@ pub fn router() -> Router<AppState> {
 pub(crate) fn api_actor() -> concord_storage::Actor {
     concord_storage::Actor::new("api")
 }
+
+/// A page request from query parameters; out-of-range values are a 400 naming the parameter.
+pub(crate) fn page_request(
+    page: Option<u32>,
+    per_page: Option<u32>,
+) -> Result<concord_domain::paging::PageRequest, crate::error::ApiError> {
+    concord_domain::paging::PageRequest::new(page, per_page).map_err(|e| {
+        let first = &e.errors()[0];
+        crate::error::ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_query",
+            first.message.clone(),
+        )
+        .with_field(first.field.clone())
+    })
+}

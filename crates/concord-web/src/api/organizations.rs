@@ -8,10 +8,10 @@ use utoipa::IntoParams;
 use concord_domain::organization::{
     OrgKind, Organization, OrganizationFilter, OrganizationInput, OrganizationSummary,
 };
-use concord_domain::paging::{Page, PageRequest};
+use concord_domain::paging::Page;
 use concord_domain::OrgId;
 
-use super::api_actor;
+use super::{api_actor, page_request};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::AppState;
@@ -40,15 +40,7 @@ pub async fn list(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<OrganizationSummary>>, ApiError> {
-    let page = PageRequest::new(q.page, q.per_page).map_err(|e| {
-        let first = &e.errors()[0];
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            first.message.clone(),
-        )
-        .with_field(first.field.clone())
-    })?;
+    let page = page_request(q.page, q.per_page)?;
     let filter = OrganizationFilter {
         q: q.q,
         kind: q.kind,

@@ -5,14 +5,14 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use concord_domain::paging::{Page, PageRequest};
+use concord_domain::paging::Page;
 use concord_domain::partnership::{
     Partnership, PartnershipFilter, PartnershipInput, PartnershipSort, PartnershipType, Stage,
     StageChange, TransitionInput,
 };
 use concord_domain::{OrgId, PartnershipId};
 
-use super::api_actor;
+use super::{api_actor, page_request};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::AppState;
@@ -40,21 +40,6 @@ pub struct ListQuery {
     pub page: Option<u32>,
     /// Items per page, 1–100 (default 25).
     pub per_page: Option<u32>,
-}
-
-pub(crate) fn page_request(
-    page: Option<u32>,
-    per_page: Option<u32>,
-) -> Result<PageRequest, ApiError> {
-    PageRequest::new(page, per_page).map_err(|e| {
-        let first = &e.errors()[0];
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            first.message.clone(),
-        )
-        .with_field(first.field.clone())
-    })
 }
 
 #[utoipa::path(get, path = "/api/v1/partnerships", tag = "partnerships",

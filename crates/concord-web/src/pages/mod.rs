@@ -133,6 +133,23 @@ impl IntoResponse for PageError {
     }
 }
 
+/// A numeric id in a page's path; anything else is a "Not found" page.
+pub struct PageId(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageId {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, PageError> {
+        crate::extract::IdPath::from_request_parts(parts, state)
+            .await
+            .map(|id| PageId(id.0))
+            .map_err(|_| PageError::NotFound)
+    }
+}
+
 /// Renders a template with a status.
 pub(crate) fn render<T: Template>(status: StatusCode, t: &T) -> Result<Response, PageError> {
     Ok((status, Html(t.render()?)).into_response())

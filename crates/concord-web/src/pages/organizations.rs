@@ -14,11 +14,12 @@ use concord_domain::paging::PageRequest;
 use concord_domain::{OrgId, ValidationErrors};
 
 use super::forms::{enum_options, summary};
+use super::PageId;
 use super::{
     form_errors, render, see_other, web_actor, CheckCategory, CheckGroup, Field, Opt, PageError,
     Pager, Section,
 };
-use crate::extract::{Form, IdPath};
+use crate::extract::Form;
 use crate::AppState;
 
 #[derive(Deserialize, Default)]
@@ -561,7 +562,7 @@ pub async fn create(State(s): State<AppState>, form: Form) -> Result<Response, P
 
 pub async fn edit_form(
     State(s): State<AppState>,
-    IdPath(id): IdPath,
+    PageId(id): PageId,
 ) -> Result<Response, PageError> {
     let org = s.store.get_organization(OrgId(id)).await?;
     let caps = s.store.list_capabilities().await?;
@@ -581,7 +582,7 @@ pub async fn edit_form(
 
 pub async fn update(
     State(s): State<AppState>,
-    IdPath(id): IdPath,
+    PageId(id): PageId,
     form: Form,
 ) -> Result<Response, PageError> {
     let current = s.store.get_organization(OrgId(id)).await?;
@@ -653,7 +654,7 @@ struct DetailPage {
     partnerships: Vec<PartnershipRow>,
 }
 
-pub async fn show(State(s): State<AppState>, IdPath(id): IdPath) -> Result<Response, PageError> {
+pub async fn show(State(s): State<AppState>, PageId(id): PageId) -> Result<Response, PageError> {
     let org = s.store.get_organization(OrgId(id)).await?;
     let caps = s.store.list_capabilities().await?;
     let partnerships = s.store.partnerships_of(org.id).await?;

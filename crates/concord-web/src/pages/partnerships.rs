@@ -13,10 +13,11 @@ use concord_domain::{OrgId, PartnershipId, ValidationErrors};
 use concord_storage::StoreError;
 
 use super::forms::{enum_options, summary};
+use super::PageId;
 use super::{
     form_errors, human_time, render, see_other, web_actor, Field, Opt, PageError, Pager, Section,
 };
-use crate::extract::{Form, IdPath};
+use crate::extract::Form;
 use crate::AppState;
 
 /// Party rows offered by the form; blank rows are ignored.
@@ -270,7 +271,7 @@ pub struct ShowParams {
 
 pub async fn show(
     State(s): State<AppState>,
-    IdPath(id): IdPath,
+    PageId(id): PageId,
     Query(params): Query<ShowParams>,
 ) -> Result<Response, PageError> {
     let notice = params
@@ -284,7 +285,7 @@ pub async fn show(
 
 pub async fn transition(
     State(s): State<AppState>,
-    IdPath(id): IdPath,
+    PageId(id): PageId,
     form: Form,
 ) -> Result<Response, PageError> {
     let id = PartnershipId(id);
@@ -344,7 +345,7 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-pub async fn archive(State(s): State<AppState>, IdPath(id): IdPath) -> Result<Response, PageError> {
+pub async fn archive(State(s): State<AppState>, PageId(id): PageId) -> Result<Response, PageError> {
     let p = s
         .store
         .archive_partnership(&web_actor(), PartnershipId(id))
@@ -641,7 +642,7 @@ pub async fn create(State(s): State<AppState>, form: Form) -> Result<Response, P
 
 pub async fn edit_form(
     State(s): State<AppState>,
-    IdPath(id): IdPath,
+    PageId(id): PageId,
 ) -> Result<Response, PageError> {
     let p = s.store.get_partnership(PartnershipId(id)).await?;
     let orgs = s.store.organization_choices().await?;
@@ -661,7 +662,7 @@ pub async fn edit_form(
 
 pub async fn update(
     State(s): State<AppState>,
-    IdPath(id): IdPath,
+    PageId(id): PageId,
     form: Form,
 ) -> Result<Response, PageError> {
     let id = PartnershipId(id);

@@ -1,0 +1,787 @@
+//! Browser tests: real headless Chromium, driven through WebDriver (chromedriver), against a real
+//! Concord server over a fresh SQLite database. They click through the pages as a person would:
+//! create organizations with the form, see an inline validation error, propose a partnership,
+//! move it along its lifecycle, and see a stale, now-illegal stage change refused.
+//!
+//! chromedriver is looked up in `CONCORD_CHROMEDRIVER`, then `/usr/bin/chromedriver`, then `PATH`;
+//! Chromium in `CONCORD_CHROMIUM`, then `/usr/bin/chromium`. Without chromedriver the test is
+//! skipped with a message, unless `CONCORD_REQUIRE_BROWSER=1` (as in `scripts/test`), which makes
+//! it fail instead.
+//!
+//! The WebDriver protocol is spoken directly over HTTP with `reqwest` (a handful of W3C commands,
+//! see `Browser`), so no TLS stack or extra HTTP connector is needed.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestApp;
+use concord_storage::Backend;
+use serde_json::{json, Value};
+
+/// How long an explicit wait for an element or a text lasts before the test fails.
+const WAIT: Duration = Duration::from_secs(10);
+/// How often an explicit wait looks again.
+const POLL: Duration = Duration::from_millis(50);
+/// The key under which W3C WebDriver returns an element reference.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+// ---------------------------------------------------------------------------------------------
+// Finding and running chromedriver
+// ---------------------------------------------------------------------------------------------
+
+/// `CONCORD_CHROMEDRIVER`, else `/usr/bin/chromedriver`, else `chromedriver` on `PATH`.
+fn find_chromedriver() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CONCORD_CHROMEDRIVER").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        // An explicit setting that points nowhere is a mistake worth stopping for.
+        assert!(
+            p.is_file(),
+            "CONCORD_CHROMEDRIVER={} does not exist",
+            p.display()
+        );
+        return Some(p);
+    }
+    let default = PathBuf::from("/usr/bin/chromedriver");
+    if default.is_file() {
+        return Some(default);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("chromedriver"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `CONCORD_CHROMIUM`, else `/usr/bin/chromium`, else `None` (chromedriver then looks for Chrome itself).
+fn find_chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CONCORD_CHROMIUM").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "CONCORD_CHROMIUM={} does not exist",
+            p.display()
+        );
+        return Some(p);
+    }
+    let default = PathBuf::from("/usr/bin/chromium");
+    default.is_file().then_some(default)
+}
+
+fn browser_required() -> bool {
+    std::env::var("CONCORD_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a free port")
+        .port()
+}
+
+/// A running chromedriver (and the Chromium profile directory it uses). Dropping it, on success
+/// or on panic, asks chromedriver to close its sessions and exit, then kills it if it has not.
+struct ChromeDriver {
+    child: Child,
+    port: u16,
+    // Removed after chromedriver (and with it Chromium) has gone, since fields drop after `drop`.
+    profile: tempfile::TempDir,
+}
+
+impl ChromeDriver {
+    fn start(binary: &Path) -> ChromeDriver {
+        let profile = tempfile::Builder::new()
+            .prefix("concord-chromium-")
+            .tempdir()
+            .expect("temporary Chromium profile");
+        let port = free_port();
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
+        ChromeDriver {
+            child,
+            port,
+            profile,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Waits until chromedriver answers `/status` with `ready: true`.
+    async fn wait_ready(&mut self, http: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("chromedriver exited before it was ready ({status})");
+            }
+            if let Ok(r) = http.get(format!("{}/status", self.url())).send().await {
+                if let Ok(v) = r.json::<Value>().await {
+                    if v["value"]["ready"] == json!(true) {
+                        return;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not answer on port {} within 15 s",
+                self.port
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        // `/shutdown` makes chromedriver quit every session (closing Chromium) and exit. This is a
+        // plain blocking request because `drop` cannot await.
+        if let Ok(mut s) =
+            TcpStream::connect_timeout(&([127, 0, 0, 1], self.port).into(), Duration::from_secs(1))
+        {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = s.write_all(
+                b"GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            );
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small W3C WebDriver client
+// ---------------------------------------------------------------------------------------------
+
+/// An error the WebDriver server reported (`no such element`, `stale element reference`, ...).
+#[derive(Debug)]
+struct WdError {
+    error: String,
+    message: String,
+}
+
+/// A reference to an element on the current page.
+#[derive(Debug, Clone)]
+struct El(String);
+
+/// One browser session.
+struct Browser {
+    http: reqwest::Client,
+    session: String,
+}
+
+impl Browser {
+    async fn open(http: reqwest::Client, driver: &ChromeDriver, chromium: Option<&Path>) -> Self {
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--disable-quic".into(),
+            "--window-size=1280,1024".into(),
+        ];
+        args.push(format!(
+            "--user-data-dir={}",
+            driver.profile.path().display()
+        ));
+        let mut chrome_options = json!({ "args": args });
+        if let Some(bin) = chromium {
+            chrome_options["binary"] = json!(bin.display().to_string());
+        }
+        let caps = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "pageLoadStrategy": "normal",
+                    "timeouts": { "implicit": 0, "pageLoad": 30000, "script": 10000 },
+                    "goog:chromeOptions": chrome_options,
+                }
+            }
+        });
+        let r = http
+            .post(format!("{}/session", driver.url()))
+            .json(&caps)
+            .send()
+            .await
+            .expect("new WebDriver session");
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        let id = body["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("chromedriver refused a session ({status}): {body}"));
+        Browser {
+            session: format!("{}/session/{id}", driver.url()),
+            http,
+        }
+    }
+
+    async fn cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, WdError> {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.session));
+        if let Some(b) = body {
+            req = req.json(&b);
+        } else if method == reqwest::Method::POST {
+            req = req.json(&json!({}));
+        }
+        let r = req.send().await.map_err(|e| WdError {
+            error: "transport".into(),
+            message: e.to_string(),
+        })?;
+        let ok = r.status().is_success();
+        let v: Value = r.json().await.map_err(|e| WdError {
+            error: "unreadable response".into(),
+            message: e.to_string(),
+        })?;
+        let value = v.get("value").cloned().unwrap_or(Value::Null);
+        if ok {
+            Ok(value)
+        } else {
+            Err(WdError {
+                error: value["error"].as_str().unwrap_or("unknown").into(),
+                message: value["message"].as_str().unwrap_or("").into(),
+            })
+        }
+    }
+
+    async fn must(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        match self.cmd(method, path, body).await {
+            Ok(v) => v,
+            Err(e) => panic!("WebDriver {path}: {}: {}", e.error, e.message),
+        }
+    }
+
+    async fn goto(&self, url: &str) {
+        self.must(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    async fn current_url(&self) -> String {
+        self.must(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn find(&self, css: &str) -> Result<El, WdError> {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await?;
+        Ok(El(v[ELEMENT_KEY]
+            .as_str()
+            .expect("element reference")
+            .to_string()))
+    }
+
+    async fn find_all(&self, css: &str) -> Vec<El> {
+        self.must(
+            reqwest::Method::POST,
+            "/elements",
+            Some(json!({ "using": "css selector", "value": css })),
+        )
+        .await
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| El(v[ELEMENT_KEY].as_str().expect("element").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// What the page says, for failure messages.
+    async fn describe(&self) -> String {
+        let url = self.current_url().await;
+        let text = match self.find("main").await {
+            Ok(m) => self.text(&m).await,
+            Err(_) => String::new(),
+        };
+        let text: String = text.chars().take(1500).collect();
+        format!("at {url}; the page reads:\n{text}")
+    }
+
+    /// Explicit wait: the first element matching `css`, once there is one.
+    async fn wait_for(&self, css: &str) -> El {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.find(css).await {
+                Ok(el) => return el,
+                Err(e) if e.error == "no such element" => {}
+                Err(e) => panic!("looking for {css}: {}: {}", e.error, e.message),
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "no element matches {css} after {WAIT:?}, {}",
+                    self.describe().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Explicit wait: the element matching `css` once its text contains `want`.
+    async fn wait_for_text(&self, css: &str, want: &str) -> El {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::new();
+        loop {
+            if let Ok(el) = self.find(css).await {
+                // The page may be replaced between finding and reading: then look again.
+                if let Ok(t) = self
+                    .cmd(
+                        reqwest::Method::GET,
+                        &format!("/element/{}/text", el.0),
+                        None,
+                    )
+                    .await
+                {
+                    last = t.as_str().unwrap_or_default().to_string();
+                    if last.contains(want) {
+                        return el;
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{css} does not contain {want:?} after {WAIT:?} (last text {last:?}), {}",
+                    self.describe().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn text(&self, el: &El) -> String {
+        self.must(
+            reqwest::Method::GET,
+            &format!("/element/{}/text", el.0),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        let el = self.wait_for(css).await;
+        self.text(&el).await
+    }
+
+    /// A DOM property (`value`, `checked`, ...), as a string.
+    async fn prop(&self, el: &El, name: &str) -> String {
+        match self
+            .must(
+                reqwest::Method::GET,
+                &format!("/element/{}/property/{name}", el.0),
+                None,
+            )
+            .await
+        {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+
+    async fn attr(&self, el: &El, name: &str) -> Option<String> {
+        self.must(
+            reqwest::Method::GET,
+            &format!("/element/{}/attribute/{name}", el.0),
+            None,
+        )
+        .await
+        .as_str()
+        .map(str::to_string)
+    }
+
+    async fn click(&self, el: &El) {
+        self.must(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", el.0),
+            None,
+        )
+        .await;
+    }
+
+    /// Clears the input matching `css` and types `text` into it.
+    async fn fill(&self, css: &str, text: &str) {
+        let el = self.wait_for(css).await;
+        self.must(
+            reqwest::Method::POST,
+            &format!("/element/{}/clear", el.0),
+            None,
+        )
+        .await;
+        self.must(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", el.0),
+            Some(json!({ "text": text })),
+        )
+        .await;
+        assert_eq!(self.prop(&el, "value").await, text, "typed into {css}");
+    }
+
+    /// Chooses the option with `value` in the select matching `css`, as a click would.
+    async fn choose(&self, css: &str, value: &str) {
+        let option = self
+            .wait_for(&format!("{css} option[value=\"{value}\"]"))
+            .await;
+        self.click(&option).await;
+        let select = self.wait_for(css).await;
+        assert_eq!(self.prop(&select, "value").await, value, "chose in {css}");
+    }
+
+    /// Ticks the checkbox matching `css`.
+    async fn tick(&self, css: &str) {
+        let el = self.wait_for(css).await;
+        if self.prop(&el, "checked").await != "true" {
+            self.click(&el).await;
+        }
+        assert_eq!(self.prop(&el, "checked").await, "true", "ticked {css}");
+    }
+
+    /// Clicks the form's primary submit button.
+    async fn submit(&self) {
+        let button = self
+            .wait_for("form.form button[type=\"submit\"].primary")
+            .await;
+        self.click(&button).await;
+    }
+
+    /// The `value`s of the stage buttons the partnership page offers.
+    async fn offered_stages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for b in self.find_all("form.transition button[name=\"to\"]").await {
+            out.push(self.attr(&b, "value").await.unwrap_or_default());
+        }
+        out
+    }
+
+    /// The rows of the stage history, newest first: `[when, change, note]`.
+    async fn history(&self) -> Vec<Vec<String>> {
+        let mut rows = Vec::new();
+        for row in self.find_all("#stage-history tbody tr").await {
+            let cells = self
+                .cmd(
+                    reqwest::Method::POST,
+                    &format!("/element/{}/elements", row.0),
+                    Some(json!({ "using": "css selector", "value": "td" })),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("history cells: {}: {}", e.error, e.message));
+            let mut texts = Vec::new();
+            for c in cells.as_array().cloned().unwrap_or_default() {
+                let el = El(c[ELEMENT_KEY].as_str().expect("cell").to_string());
+                texts.push(self.text(&el).await);
+            }
+            rows.push(texts);
+        }
+        rows
+    }
+
+    async fn close(self) {
+        let _ = self.cmd(reqwest::Method::DELETE, "", None).await;
+    }
+}
+
+/// The numeric id at the end of a page address such as `http://host/organizations/12`.
+fn id_from_url(url: &str, prefix: &str) -> i64 {
+    let path = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or(url);
+    path.strip_prefix(prefix)
+        .and_then(|rest| rest.parse().ok())
+        .unwrap_or_else(|| panic!("expected {prefix}<id>, the browser is at {url}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The test
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organizations_and_partnership_lifecycle_in_a_real_browser() {
+    let Some(chromedriver) = find_chromedriver() else {
+        if browser_required() {
+            panic!(
+                "CONCORD_REQUIRE_BROWSER=1 but chromedriver was not found (set CONCORD_CHROMEDRIVER, \
+                 install /usr/bin/chromedriver, e.g. `apt-get install chromium chromium-driver`, \
+                 or put chromedriver on PATH)"
+            );
+        }
+        eprintln!(
+            "SKIPPED browser tests: chromedriver not found (set CONCORD_REQUIRE_BROWSER=1 to require them)"
+        );
+        return;
+    };
+    let chromium = find_chromium();
+    let started = Instant::now();
+
+    let mut driver = ChromeDriver::start(&chromedriver);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("http client");
+    driver.wait_ready(&http).await;
+    let b = Browser::open(http, &driver, chromium.as_deref()).await;
+
+    let app = TestApp::spawn(Backend::Sqlite, "browser")
+        .await
+        .expect("sqlite app");
+
+    // a. Create an organization through the form; it shows on its page and in the list.
+    let org1_name = "Harbor Family Medicine";
+    b.goto(&app.url("/organizations/new")).await;
+    b.wait_for_text("main h1", "New organization").await;
+    b.fill("#f-name", org1_name).await;
+    b.choose("#f-kind", "physician_group").await;
+    b.fill("#f-city", "New Haven").await;
+    b.fill("#f-state", "CT").await;
+    b.fill("#f-zip", "06510").await;
+    b.tick("input[name=\"capabilities_offered\"][value=\"primary_care\"]")
+        .await;
+    b.tick("input[name=\"capabilities_sought\"][value=\"dental\"]")
+        .await;
+    b.submit().await;
+
+    b.wait_for_text("main h1", org1_name).await;
+    let org1 = id_from_url(&b.current_url().await, "/organizations/");
+    // The eyebrow is upper-cased by CSS; its DOM text is the label.
+    let eyebrow = b.wait_for("main .eyebrow").await;
+    assert_eq!(
+        b.prop(&eyebrow, "textContent").await.trim(),
+        "Physician group"
+    );
+    assert!(
+        b.text_of("main .page-head .lede")
+            .await
+            .contains("New Haven, CT, 06510"),
+        "location shown: {}",
+        b.describe().await
+    );
+    let tags: Vec<String> = {
+        let mut t = Vec::new();
+        for el in b.find_all("ul.tags li.tag").await {
+            t.push(b.text(&el).await);
+        }
+        t
+    };
+    assert!(
+        tags.contains(&"Primary care".to_string()),
+        "offers: {tags:?}"
+    );
+    assert!(tags.contains(&"Dental care".to_string()), "seeks: {tags:?}");
+    let (status, saved) = app.get_json(&format!("/api/v1/organizations/{org1}")).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["name"], org1_name);
+    assert_eq!(saved["kind"], "physician_group");
+    assert_eq!(saved["capabilities_offered"], json!(["primary_care"]));
+    assert_eq!(saved["capabilities_sought"], json!(["dental"]));
+
+    b.goto(&app.url("/organizations")).await;
+    let link = b
+        .wait_for(&format!("table.data a[href=\"/organizations/{org1}\"]"))
+        .await;
+    assert_eq!(b.text(&link).await, org1_name);
+
+    // b. An invalid NPI is refused with the error next to the NPI input; what was typed stays.
+    let org2_name = "Shoreline Dental Group";
+    b.goto(&app.url("/organizations/new")).await;
+    b.wait_for_text("main h1", "New organization").await;
+    assert!(
+        b.find("#e-npi").await.is_err(),
+        "a fresh form shows no NPI error"
+    );
+    b.fill("#f-name", org2_name).await;
+    b.choose("#f-kind", "dental_group").await;
+    b.fill("#f-npi", "1234567890").await;
+    b.fill("#f-city", "Branford").await;
+    b.fill("#f-state", "CT").await;
+    b.tick("input[name=\"capabilities_offered\"][value=\"dental\"]")
+        .await;
+    b.submit().await;
+
+    let npi_error = b.wait_for(".field.has-error #f-npi ~ #e-npi").await;
+    assert!(
+        b.text(&npi_error).await.contains("check digit"),
+        "NPI error reads: {}",
+        b.text(&npi_error).await
+    );
+    let npi_input = b.wait_for("#f-npi").await;
+    assert_eq!(
+        b.attr(&npi_input, "aria-invalid").await.as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        b.attr(&npi_input, "aria-describedby").await.as_deref(),
+        Some("e-npi")
+    );
+    assert_eq!(b.prop(&npi_input, "value").await, "1234567890");
+    assert_eq!(
+        b.prop(&b.wait_for("#f-name").await, "value").await,
+        org2_name
+    );
+    assert_eq!(
+        b.prop(&b.wait_for("#f-kind").await, "value").await,
+        "dental_group"
+    );
+    assert!(b
+        .text_of("div.alert.error[role=\"alert\"]")
+        .await
+        .contains("NPI"));
+    let (_, found) = app.get_json("/api/v1/organizations?q=Shoreline").await;
+    assert_eq!(
+        found["total"], 0,
+        "nothing saved from a refused form: {found}"
+    );
+
+    // c. Correct the NPI and save the second organization, then propose a partnership.
+    b.fill("#f-npi", "1234567893").await;
+    b.submit().await;
+    b.wait_for_text("main h1", org2_name).await;
+    let org2 = id_from_url(&b.current_url().await, "/organizations/");
+    assert_ne!(org1, org2);
+
+    let p_name = "Harbor–Shoreline Dental Access";
+    b.goto(&app.url("/partnerships/new")).await;
+    b.wait_for_text("main h1", "New partnership").await;
+    b.fill("#f-name", p_name).await;
+    b.choose("#f-type", "horizontally_adjacent").await;
+    b.fill("#f-purpose", "Dental care for primary-care patients.")
+        .await;
+    b.choose("#f-party_org_0", &org1.to_string()).await;
+    b.fill("#f-party_role_0", "primary care").await;
+    b.choose("#f-party_org_1", &org2.to_string()).await;
+    b.fill("#f-party_role_1", "dental").await;
+    b.submit().await;
+
+    let stage = b.wait_for("#current-stage").await;
+    assert_eq!(b.text(&stage).await, "Exploring");
+    let pid = id_from_url(&b.current_url().await, "/partnerships/");
+    assert_eq!(b.text_of("main h1").await, p_name);
+    let parties = b.text_of("main .card table.data tbody").await;
+    assert!(
+        parties.contains(org1_name) && parties.contains(org2_name),
+        "parties: {parties}"
+    );
+    assert_eq!(b.offered_stages().await, ["assessing"]);
+    let history = b.history().await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0][1], "Created in Exploring");
+
+    // d. Move it to Assessing with the button.
+    let button = b
+        .wait_for("form.transition button[name=\"to\"][value=\"assessing\"]")
+        .await;
+    assert_eq!(b.text(&button).await, "Move to Assessing");
+    b.fill("#note", "Charter draft circulated").await;
+    b.click(&button).await;
+
+    b.wait_for_text("div.alert.success", "Moved to Assessing.")
+        .await;
+    assert_eq!(b.text_of("#current-stage").await, "Assessing");
+    let history = b.history().await;
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[0][1], "Exploring → Assessing");
+    assert_eq!(history[0][2], "Charter draft circulated");
+    assert_eq!(b.offered_stages().await, ["negotiating"]);
+
+    // e. A page that went stale offers a move that is no longer legal: it is refused, by name.
+    b.goto(&app.url(&format!("/partnerships/{pid}"))).await;
+    b.wait_for_text("#current-stage", "Assessing").await;
+    let stale = b
+        .wait_for("form.transition button[name=\"to\"][value=\"negotiating\"]")
+        .await;
+    let (status, moved) = app
+        .post_json(
+            &format!("/api/v1/partnerships/{pid}/transitions"),
+            &json!({ "to": "negotiating", "note": "moved elsewhere" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    b.click(&stale).await;
+
+    let refusal = b.wait_for("#transition-error").await;
+    let refusal = b.text(&refusal).await;
+    assert!(refusal.contains("That change was refused"), "{refusal}");
+    assert!(
+        refusal.contains("cannot move from negotiating to negotiating"),
+        "{refusal}"
+    );
+    assert!(
+        refusal.contains("allowed next stages: active"),
+        "the refusal names the allowed next stages: {refusal}"
+    );
+    assert_eq!(b.text_of("#current-stage").await, "Negotiating");
+    assert_eq!(b.offered_stages().await, ["active"]);
+    let history = b.history().await;
+    assert_eq!(
+        history.len(),
+        3,
+        "no stage change was recorded: {history:?}"
+    );
+    assert_eq!(history[0][1], "Assessing → Negotiating");
+    let (_, p) = app.get_json(&format!("/api/v1/partnerships/{pid}")).await;
+    assert_eq!(p["stage"], "negotiating", "{p}");
+
+    // The buttons follow the state machine at every stage the page can show.
+    let (_, p) = app
+        .post_json(
+            &format!("/api/v1/partnerships/{pid}/transitions"),
+            &json!({ "to": "active" }),
+        )
+        .await;
+    assert_eq!(p["stage"], "active", "{p}");
+    let (_, p) = app
+        .post_json(
+            &format!("/api/v1/partnerships/{pid}/transitions"),
+            &json!({ "to": "under_review" }),
+        )
+        .await;
+    assert_eq!(p["stage"], "under_review", "{p}");
+    b.goto(&app.url(&format!("/partnerships/{pid}"))).await;
+    b.wait_for_text("#current-stage", "Under review").await;
+    assert_eq!(
+        b.offered_stages().await,
+        ["active", "restructuring", "ending"]
+    );
+
+    b.close().await;
+    drop(driver);
+    eprintln!(
+        "browser test finished in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
