@@ -18,7 +18,13 @@ pub fn fresh_sqlite_url() -> String {
 /// when `CONCORD_TEST_POSTGRES_URL` is not set.
 pub async fn fresh_postgres_url(test: &str) -> Option<String> {
     let Ok(admin) = std::env::var(POSTGRES_ENV) else {
-        eprintln!("SKIPPED on PostgreSQL: {test} (set {POSTGRES_ENV} to run it)");
+        // Straight to the stderr handle: the test harness captures `eprintln!`, and a skip must
+        // be seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED on PostgreSQL: {test} (set {POSTGRES_ENV} to run it)"
+        );
         return None;
     };
     use sqlx::Connection;
