@@ -8,6 +8,7 @@
 #[macro_use]
 mod macros;
 
+pub mod account;
 pub mod capability;
 pub mod csv_io;
 pub mod error;
