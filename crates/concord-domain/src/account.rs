@@ -115,7 +115,9 @@ pub fn check_password(password: &str, email: Option<&Email>) -> Result<(), Field
     if chars < MIN_PASSWORD_CHARS {
         return Err(err(
             "too_short",
-            &format!("use at least {MIN_PASSWORD_CHARS} characters; a few unrelated words work well"),
+            &format!(
+                "use at least {MIN_PASSWORD_CHARS} characters; a few unrelated words work well"
+            ),
         ));
     }
     if chars > MAX_PASSWORD_CHARS {
@@ -125,24 +127,32 @@ pub fn check_password(password: &str, email: Option<&Email>) -> Result<(), Field
         ));
     }
     let lower = password.to_lowercase();
-    if COMMON_PASSWORDS
-        .lines()
-        .map(str::trim)
-        .any(|p| !p.is_empty() && (lower == p || lower.trim_end_matches(|c: char| c.is_ascii_digit() || c == '!') == p))
-    {
-        return Err(err("too_common", "this password is among the most commonly used; choose another"));
+    if COMMON_PASSWORDS.lines().map(str::trim).any(|p| {
+        !p.is_empty()
+            && (lower == p || lower.trim_end_matches(|c: char| c.is_ascii_digit() || c == '!') == p)
+    }) {
+        return Err(err(
+            "too_common",
+            "this password is among the most commonly used; choose another",
+        ));
     }
     if let Some(email) = email {
         let local = email.as_str().split('@').next().unwrap_or("");
         if lower.contains(email.as_str()) || (local.len() >= 4 && lower.contains(local)) {
-            return Err(err("contains_email", "the password must not contain your e-mail address"));
+            return Err(err(
+                "contains_email",
+                "the password must not contain your e-mail address",
+            ));
         }
     }
     let mut distinct: Vec<char> = password.chars().collect();
     distinct.sort_unstable();
     distinct.dedup();
     if distinct.len() < 4 {
-        return Err(err("too_repetitive", "the password repeats too few different characters"));
+        return Err(err(
+            "too_repetitive",
+            "the password repeats too few different characters",
+        ));
     }
     Ok(())
 }
@@ -161,8 +171,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalized() {
-        assert_eq!(Email::parse("  Ann.Lee@Harbor.Example ").unwrap().as_str(), "ann.lee@harbor.example");
-        for bad in ["", "ann", "ann@", "@x.org", "ann@x", "ann lee@x.org", "a@b@c.org"] {
+        assert_eq!(
+            Email::parse("  Ann.Lee@Harbor.Example ").unwrap().as_str(),
+            "ann.lee@harbor.example"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.org",
+            "ann@x",
+            "ann lee@x.org",
+            "a@b@c.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -171,11 +192,28 @@ mod tests {
     fn password_rule() {
         let email = Email::parse("ann.lee@harbor.example").unwrap();
         assert_eq!(check_password("short", None).unwrap_err().code, "too_short");
-        assert_eq!(check_password("password1234567", None).unwrap_err().code, "too_common");
-        assert_eq!(check_password("qwertyuiop12345", None).unwrap_err().code, "too_common");
-        assert_eq!(check_password("my ann.lee secret", Some(&email)).unwrap_err().code, "contains_email");
-        assert_eq!(check_password("aaaaaaaaaaaaaaaa", None).unwrap_err().code, "too_repetitive");
-        assert_eq!(check_password(&"x".repeat(200), None).unwrap_err().code, "too_long");
+        assert_eq!(
+            check_password("password1234567", None).unwrap_err().code,
+            "too_common"
+        );
+        assert_eq!(
+            check_password("qwertyuiop12345", None).unwrap_err().code,
+            "too_common"
+        );
+        assert_eq!(
+            check_password("my ann.lee secret", Some(&email))
+                .unwrap_err()
+                .code,
+            "contains_email"
+        );
+        assert_eq!(
+            check_password("aaaaaaaaaaaaaaaa", None).unwrap_err().code,
+            "too_repetitive"
+        );
+        assert_eq!(
+            check_password(&"x".repeat(200), None).unwrap_err().code,
+            "too_long"
+        );
         assert!(check_password("harbor lantern violet", Some(&email)).is_ok());
         // Composition is not required: all lowercase, no digits, no symbols is fine.
         assert!(check_password("correcthorsebatterystaple", None).is_ok());
