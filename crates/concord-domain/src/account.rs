@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{FieldError, ValidationErrors};
+use chrono::{DateTime, Utc};
+
+use crate::{FieldError, OrgId, TokenId, UserId, ValidationErrors};
 
 string_enum! {
     /// A member's role in one organization.
@@ -164,6 +166,124 @@ pub fn check_display_name(name: &str) -> Result<String, ValidationErrors> {
     e.into_result(n)
 }
 
+/// Who is acting, and for which organization: the tenant of every request. It comes only from an
+/// authenticated request (a session or an API token), never from input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Acting {
+    pub user_id: UserId,
+    pub email: Email,
+    pub display_name: String,
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub role: Role,
+}
+
+/// Why an action is refused to someone who can see the record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Forbidden(pub String);
+
+impl Acting {
+    pub fn require_manager(&self) -> Result<(), Forbidden> {
+        if self.role.can_manage_partnerships() {
+            Ok(())
+        } else {
+            Err(Forbidden(format!(
+                "a {} cannot change partnerships; an alliance manager or admin of {} can",
+                self.role.label().to_lowercase(),
+                self.org_name
+            )))
+        }
+    }
+
+    pub fn require_contributor(&self) -> Result<(), Forbidden> {
+        if self.role.can_contribute() {
+            Ok(())
+        } else {
+            Err(Forbidden("a viewer can read but not write".into()))
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), Forbidden> {
+        if self.role.can_administer() {
+            Ok(())
+        } else {
+            Err(Forbidden(format!(
+                "only an admin of {} can do this",
+                self.org_name
+            )))
+        }
+    }
+}
+
+/// A user account as shown to people (never with its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user's role in one organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Membership {
+    pub organization_id: OrgId,
+    pub organization_name: String,
+    pub role: Role,
+}
+
+/// An organization's member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Member {
+    pub user: User,
+    pub role: Role,
+}
+
+/// An API token as listed (the secret itself is shown once, at creation, and never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub name: String,
+    pub organization_id: OrgId,
+    pub scope: TokenScope,
+    /// The first characters of the token, to recognise it.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An invitation to join an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Invitation {
+    pub id: i64,
+    pub organization_id: OrgId,
+    pub organization_name: String,
+    pub email: Email,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+impl Invitation {
+    /// Whether the invitation can still be accepted at `now`.
+    pub fn is_open(&self, now: DateTime<Utc>) -> bool {
+        self.accepted_at.is_none() && now < self.expires_at
+    }
+}
+
+/// Sign-in throttling: how many failures within the window lock a key out.
+pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+
+/// Whether sign-in must be refused, given recent failures for the account and the address.
+pub fn sign_in_throttled(account_failures: i64, address_failures: i64) -> bool {
+    account_failures >= MAX_FAILURES_PER_ACCOUNT || address_failures >= MAX_FAILURES_PER_ADDRESS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +351,13 @@ mod tests {
         fn email_parse_never_panics(s in ".{0,300}") {
             let _ = Email::parse(&s);
         }
+    }
+
+    #[test]
+    fn throttling() {
+        assert!(!sign_in_throttled(4, 19));
+        assert!(sign_in_throttled(5, 0));
+        assert!(sign_in_throttled(0, 20));
     }
 
     #[test]

@@ -25,3 +25,15 @@ id_type!(
     /// A partnership's id.
     PartnershipId
 );
+id_type!(
+    /// A user's id.
+    UserId
+);
+id_type!(
+    /// An internal note's id.
+    NoteId
+);
+id_type!(
+    /// An API token's id (not the token).
+    TokenId
+);

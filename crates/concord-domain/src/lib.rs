@@ -9,6 +9,7 @@
 mod macros;
 
 pub mod account;
+pub mod audit;
 pub mod capability;
 pub mod csv_io;
 pub mod error;
@@ -19,4 +20,4 @@ pub mod partnership;
 pub mod text;
 
 pub use error::{FieldError, UnknownValue, ValidationErrors};
-pub use ids::{OrgId, PartnershipId};
+pub use ids::{NoteId, OrgId, PartnershipId, TokenId, UserId};

@@ -87,6 +87,12 @@ const UNIQUE: &[(&str, &str, &str, &str)] = &[
         "a capability with this name already exists",
     ),
     (
+        "users_email_unique",
+        "users.email",
+        "email",
+        "a user with this e-mail address already exists",
+    ),
+    (
         "capabilities_pkey",
         "capabilities.code",
         "code",

@@ -14,6 +14,12 @@ pub enum StoreError {
     Conflict { field: String, message: String },
     #[error(transparent)]
     IllegalTransition(#[from] IllegalTransition),
+    /// The actor can see the record but may not do this (a viewer writing, a non-admin managing).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing existed but is no longer usable (a used or expired invitation).
+    #[error("{0}")]
+    Gone(String),
     /// The record is archived and cannot change.
     #[error("{entity} {id} is archived and cannot be changed")]
     Archived { entity: &'static str, id: i64 },
@@ -33,6 +39,12 @@ pub enum StoreError {
 impl From<ValidationErrors> for StoreError {
     fn from(e: ValidationErrors) -> Self {
         StoreError::Validation(e)
+    }
+}
+
+impl From<concord_domain::account::Forbidden> for StoreError {
+    fn from(e: concord_domain::account::Forbidden) -> Self {
+        StoreError::Forbidden(e.0)
     }
 }
 

@@ -38,6 +38,7 @@ macro_rules! bind_args {
     }};
 }
 
+mod accounts;
 mod audit;
 mod capabilities;
 pub mod dialect;
@@ -46,7 +47,8 @@ mod organizations;
 mod partnerships;
 pub mod testing;
 
-pub use audit::{Actor, AuditEntry};
+pub use accounts::{Credentials, SessionInfo, TokenInfo};
+pub use audit::Actor;
 pub use error::StoreError;
 pub use organizations::ImportError;
 
