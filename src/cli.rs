@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use concord_domain::account::{check_password, Email, Role, TokenScope};
 use concord_domain::csv_io::{parse_organizations, write_organizations};
+use concord_domain::OrgId;
 use concord_storage::{Actor, ConnectOptions, ImportError, Store};
 
 use crate::config::{redact, Config, LogFormat, Overrides};
@@ -51,6 +53,66 @@ pub enum Command {
     /// Export records.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Invite someone to an organization: prints a one-time link (there is no mail server).
+    Invite {
+        /// The invitee's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The organization, by id or exact name.
+        #[arg(long)]
+        org: String,
+        /// admin, alliance_manager, contributor or viewer.
+        #[arg(long, default_value = "contributor")]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user with a role in an organization (e.g. the first admin). Prints a generated
+    /// password unless one is given on standard input with --password-stdin.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// The person's name as shown to others.
+        #[arg(long)]
+        name: String,
+        /// The organization, by id or exact name.
+        #[arg(long)]
+        org: String,
+        /// admin, alliance_manager, contributor or viewer.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users with their organizations and roles.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint an API token for a user's membership in an organization; prints it once.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// The organization, by id or exact name.
+        #[arg(long)]
+        org: String,
+        /// read or read-write.
+        #[arg(long)]
+        scope: String,
+        /// What the token is for.
+        #[arg(long, default_value = "created with concord token create")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +120,9 @@ pub struct ServeArgs {
     /// Address and port to listen on (default 127.0.0.1:8080).
     #[arg(long, env = "CONCORD_BIND", value_name = "ADDR")]
     pub bind: Option<String>,
+    /// Mark the session cookie Secure (serve behind HTTPS).
+    #[arg(long, env = "CONCORD_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,7 +230,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let config = Config::load(cli.config.as_deref(), &overrides(&cli, args.bind.clone()))?;
             init_logging(config.log_format);
             let store = connect(&config).await?;
-            serve(&config, store).await
+            serve(&config, store, args.secure_cookies).await
         }
         Command::Migrate => {
             let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
@@ -184,7 +249,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let store = connect(&config).await?;
             let summary = crate::demo::load(&store).await?;
             println!("{summary}");
-            serve(&config, store).await
+            serve(&config, store, args.secure_cookies).await
         }
         Command::Import(ImportCommand::Organizations { csv }) => {
             let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
@@ -204,6 +269,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 Err(ImportError::Store(e)) => Err(format!("import failed: {}", error_chain(&e))),
             }
         }
+        Command::User(_) | Command::Token(_) | Command::Invite { .. } => accounts(&cli).await,
         Command::Export(ExportCommand::Organizations { csv }) => {
             let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
             let store = connect(&config).await?;
@@ -229,6 +295,116 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
     }
 }
 
+
+/// Resolves an organization given by id or exact name.
+async fn resolve_org(store: &Store, org: &str) -> Result<(OrgId, String), String> {
+    let choices = store.organization_choices().await.map_err(|e| error_chain(&e))?;
+    let by_id = org.parse::<i64>().ok();
+    choices
+        .into_iter()
+        .find(|(id, name)| Some(id.0) == by_id || name == org)
+        .ok_or_else(|| format!("no organization with id or exact name `{org}`"))
+}
+
+fn parse_role(role: &str) -> Result<Role, String> {
+    role.parse::<Role>().map_err(|e| format!("--role: {e}"))
+}
+
+async fn accounts(cli: &Cli) -> Result<(), String> {
+    let config = Config::load(cli.config.as_deref(), &overrides(cli, None))?;
+    let store = connect(&config).await?;
+    let actor = Actor::new("cli");
+    let result = match &cli.command {
+        Command::User(UserCommand::Add { email, name, org, role, password_stdin }) => {
+            let email = Email::parse(email).map_err(|m| format!("--email: {m}"))?;
+            let role = parse_role(role)?;
+            let (org_id, org_name) = resolve_org(&store, org).await?;
+            let (password, generated) = if *password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (concord_web::auth::secret::new_secret(""), true)
+            };
+            check_password(&password, Some(&email)).map_err(|e| format!("password: {}", e.message))?;
+            let hash = concord_web::auth::password::hash(password.clone()).await?;
+            let user = store
+                .create_user(&actor, &email, name, &hash, org_id, role)
+                .await
+                .map_err(|e| error_chain(&e))?;
+            println!("Created {} ({}) as {} of {org_name}.", user.display_name, user.email, role.as_str());
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::List) => {
+            let users = store.all_users().await.map_err(|e| error_chain(&e))?;
+            if users.is_empty() {
+                println!("No users yet. Create the first admin with `concord user add`.");
+            }
+            for (u, memberships) in users {
+                let orgs = memberships
+                    .iter()
+                    .map(|m| format!("{} ({})", m.organization_name, m.role.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                println!("{}\t{}\t{}", u.email, u.display_name, orgs);
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { email, org, scope, name }) => {
+            let email = Email::parse(email).map_err(|m| format!("--email: {m}"))?;
+            let scope: TokenScope = scope.parse().map_err(|e| format!("--scope: {e}"))?;
+            let (org_id, org_name) = resolve_org(&store, org).await?;
+            let user = store
+                .user_by_email(&email)
+                .await
+                .map_err(|e| error_chain(&e))?
+                .ok_or_else(|| format!("no user with e-mail {email}"))?;
+            let acting = store
+                .acting(user.id, org_id)
+                .await
+                .map_err(|e| error_chain(&e))?
+                .ok_or_else(|| format!("{email} is not a member of {org_name}"))?;
+            let token = concord_web::auth::secret::new_secret(concord_web::auth::secret::TOKEN_PREFIX);
+            let prefix: String = token.chars().take(10).collect();
+            store
+                .create_token(
+                    &actor,
+                    &acting,
+                    name,
+                    scope,
+                    &concord_web::auth::secret::hash_secret(&token),
+                    &prefix,
+                )
+                .await
+                .map_err(|e| error_chain(&e))?;
+            println!("{token}");
+            eprintln!("API token for {email} acting for {org_name}, scope {}. It is shown only now.", scope.as_str());
+            Ok(())
+        }
+        Command::Invite { email, org, role } => {
+            let role = parse_role(role)?;
+            let (org_id, org_name) = resolve_org(&store, org).await?;
+            let inv = concord_web::api::account::invite(&store, &actor, org_id, email, role)
+                .await
+                .map_err(|e| error_chain(&e))?;
+            println!("{}", inv.link);
+            eprintln!(
+                "Invitation for {} to join {org_name} as {}; open the link on this server within {} days.",
+                inv.invitation.email,
+                role.as_str(),
+                concord_web::api::account::INVITATION_DAYS
+            );
+            Ok(())
+        }
+        _ => Ok(()),
+    };
+    store.close().await;
+    result
+}
+
 fn format_row_errors(path: &std::path::Path, errs: &[concord_domain::csv_io::RowError]) -> String {
     let mut s = format!(
         "{} was not imported; nothing was written. {} problem(s):",
@@ -241,7 +417,7 @@ fn format_row_errors(path: &std::path::Path, errs: &[concord_domain::csv_io::Row
     s
 }
 
-async fn serve(config: &Config, store: Store) -> Result<(), String> {
+async fn serve(config: &Config, store: Store, secure_cookies: bool) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -258,6 +434,7 @@ async fn serve(config: &Config, store: Store) -> Result<(), String> {
     );
     let state = concord_web::AppState {
         store: store.clone(),
+        secure_cookies,
     };
     concord_web::serve(listener, state, shutdown_signal())
         .await

@@ -3,12 +3,17 @@
 
 use serde::Deserialize;
 
+use concord_domain::account::{Email, Role};
 use concord_domain::organization::OrganizationInput;
 use concord_domain::partnership::{PartnershipInput, PartnershipType, PartyInput, Stage};
 use concord_domain::OrgId;
 use concord_storage::{Actor, Backend, Store};
 
 pub const DEFAULT_DEMO_DATABASE_URL: &str = "sqlite://concord-demo.db";
+/// Every demo account's password (printed at start and in the README; demo data only).
+pub const DEMO_PASSWORD: &str = "concord-demo-2026";
+/// A demo adviser who belongs to two organizations, to show the organization switcher.
+pub const DEMO_ADVISER: &str = "adviser@concord-demo.example";
 pub const DEMO_JSON: &str = include_str!("../data/demo.json");
 
 #[derive(Deserialize)]
@@ -85,6 +90,34 @@ pub async fn load(store: &Store) -> Result<String, String> {
             .map_err(|e| format!("demo organization {}: {e}", o.name))?;
         ids.push((o.name.clone(), org.id));
     }
+    // One admin per organization and a viewer or two; one password hash shared by all demo
+    // accounts (hashing is deliberately slow).
+    let hash = concord_web::auth::password::hash(DEMO_PASSWORD.to_string()).await?;
+    let mut accounts = Vec::new();
+    for (name, id) in &ids {
+        let email = Email::parse(&format!("admin@{}.example", slug(name)))
+            .map_err(|e| format!("demo account for {name}: {e}"))?;
+        store
+            .create_user(&actor, &email, &format!("{name} admin"), &hash, *id, Role::Admin)
+            .await
+            .map_err(|e| format!("demo account {email}: {e}"))?;
+        accounts.push(format!("  {email:<58} admin of {name}"));
+    }
+    if ids.len() >= 2 {
+        let adviser = Email::parse(DEMO_ADVISER).map_err(|e| e.to_string())?;
+        let user = store
+            .create_user(&actor, &adviser, "Robin Adviser", &hash, ids[0].1, Role::Viewer)
+            .await
+            .map_err(|e| format!("demo account {adviser}: {e}"))?;
+        store
+            .add_membership(&actor, user.id, ids[1].1, Role::AllianceManager)
+            .await
+            .map_err(|e| format!("demo account {adviser}: {e}"))?;
+        accounts.push(format!(
+            "  {DEMO_ADVISER:<58} viewer of {}, alliance manager of {}",
+            ids[0].0, ids[1].0
+        ));
+    }
     for p in &data.partnerships {
         let parties = p
             .parties
@@ -124,8 +157,22 @@ pub async fn load(store: &Store) -> Result<String, String> {
         }
     }
     Ok(format!(
-        "Demo loaded: {} organizations, {} partnerships.",
+        "Demo loaded: {} organizations, {} partnerships.\nSign in with any of these accounts; the password of each is {DEMO_PASSWORD}\n{}",
         data.organizations.len(),
-        data.partnerships.len()
+        data.partnerships.len(),
+        accounts.join("\n")
     ))
+}
+
+/// "Quinnehtuk Valley Health" → "quinnehtuk-valley-health".
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
 }

@@ -14,6 +14,7 @@ pub mod capability;
 pub mod csv_io;
 pub mod error;
 pub mod ids;
+pub mod note;
 pub mod organization;
 pub mod paging;
 pub mod partnership;

@@ -214,6 +214,22 @@ impl PartnershipDraft {
     }
 }
 
+impl PartnershipDraft {
+    /// The acting organization must be one of the parties: nobody records a partnership between
+    /// other organizations.
+    pub fn check_includes(&self, org: OrgId, org_name: &str) -> Result<(), ValidationErrors> {
+        if self.parties.iter().any(|p| p.organization_id == org) {
+            Ok(())
+        } else {
+            Err(ValidationErrors::single(
+                "parties",
+                "acting_organization_missing",
+                format!("{org_name} (your organization) must be one of the parties"),
+            ))
+        }
+    }
+}
+
 /// A party as read back: the organization's name comes with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Party {

@@ -9,7 +9,7 @@
 //! Everything goes through the store's normal, validated, audited, transactional writes, so the
 //! data is exactly what the product itself would accept. The output is deterministic for a given
 //! `--seed` (an inline xorshift generator; no new dependencies). The database must be empty (it is
-//! migrated first); a database that already holds organizations or partnerships is refused.
+//! migrated first); a database that already holds organizations is refused.
 
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -20,9 +20,7 @@ use concord_domain::organization::{
     PayerClass, PayerShare, RevenueBand, RevenueModel, Size,
 };
 use concord_domain::paging::PageRequest;
-use concord_domain::partnership::{
-    PartnershipFilter, PartnershipInput, PartnershipSort, PartnershipType, PartyInput, Stage,
-};
+use concord_domain::partnership::{PartnershipInput, PartnershipType, PartyInput, Stage};
 use concord_domain::{OrgId, PartnershipId};
 use concord_storage::{Actor, ConnectOptions, Store};
 
@@ -411,14 +409,17 @@ fn organization(
     } else {
         *rng.pick(PLACE_WORDS)
     };
+    // Names are unique (case-insensitively): on a clash, try "<place> <suffix> of <city>" a few
+    // times, then number it.
     let mut name = format!("{stem} {suffix}");
-    if !names.insert(name.to_lowercase()) {
-        name = format!("{stem} {suffix} of {city}");
-        let mut n = 2;
-        while !names.insert(name.to_lowercase()) {
-            name = format!("{stem} {suffix} {n}");
-            n += 1;
-        }
+    let mut tries = 0;
+    while !names.insert(name.to_lowercase()) {
+        tries += 1;
+        name = if tries <= 20 {
+            format!("{} {suffix} of {city}", rng.pick(PLACE_WORDS))
+        } else {
+            format!("{stem} {suffix} {tries}")
+        };
     }
     let clinical = !matches!(
         kind,
@@ -596,6 +597,8 @@ fn short(name: &str) -> &str {
     name.split(" of ").next().unwrap_or(name)
 }
 
+/// Whether the database holds no organizations. (Every partnership has at least two parties,
+/// each an organization, so no organizations means no partnerships either.)
 async fn is_empty(store: &Store) -> Result<bool, String> {
     let one = PageRequest::new(Some(1), Some(1)).map_err(|e| e.to_string())?;
     let orgs = store
@@ -603,16 +606,7 @@ async fn is_empty(store: &Store) -> Result<bool, String> {
         .await
         .map_err(|e| e.to_string())?
         .total;
-    let filter = PartnershipFilter {
-        include_archived: true,
-        ..PartnershipFilter::default()
-    };
-    let partnerships = store
-        .list_partnerships(&filter, PartnershipSort::Created, one)
-        .await
-        .map_err(|e| e.to_string())?
-        .total;
-    Ok(orgs == 0 && partnerships == 0)
+    Ok(orgs == 0)
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -627,8 +621,7 @@ async fn run(args: Args) -> Result<(), String> {
     if !is_empty(&store).await? {
         store.close().await;
         return Err(
-            "the database already holds organizations or partnerships; seed_bench needs an empty one"
-                .into(),
+            "the database already holds organizations; seed_bench needs an empty one".into(),
         );
     }
     let caps: Vec<String> = store

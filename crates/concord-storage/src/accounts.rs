@@ -207,6 +207,32 @@ impl Store {
         self.get_user(UserId(id)).await
     }
 
+    /// Adds a membership to an existing user (operators; admins invite instead).
+    pub async fn add_membership(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        org: OrgId,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        actor.check(|a| a.require_admin())?;
+        let ts = now();
+        run!(&self.write, |p| {
+            let mut tx = p.begin_with(begin_write(self.backend)).await?;
+            sqlx::query("INSERT INTO memberships (user_id, organization_id, role, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(user.0)
+                .bind(org.0)
+                .bind(role.as_str())
+                .bind(ts)
+                .execute(&mut *tx)
+                .await?;
+            audit!(&mut *tx, actor, "create", "membership", format!("{org}:{user}"), [org.0], None,
+                Some(serde_json::json!({ "user_id": user.0, "organization_id": org.0, "role": role.as_str() })));
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     pub async fn get_user(&self, id: UserId) -> Result<User, StoreError> {
         let row = run!(&self.read, |p| sqlx::query_as::<_, UserRow>(
             "SELECT id, email, display_name, created_at FROM users WHERE id = $1"
@@ -705,26 +731,30 @@ impl Store {
 
     // ----- invitations -----
 
-    /// Records an invitation to the acting organization (admins only).
+    /// Records an invitation to `org`: by one of its admins, or by an operator at the CLI.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_invitation(
         &self,
         actor: &Actor,
-        acting: &Acting,
+        org: OrgId,
         email: &Email,
         role: Role,
         token_hash: &str,
         ttl: Duration,
     ) -> Result<Invitation, StoreError> {
-        acting.require_admin()?;
-        if self
-            .members(acting.org_id)
-            .await?
-            .iter()
-            .any(|m| &m.user.email == email)
-        {
+        if let Some(acting) = &actor.acting {
+            acting.require_admin()?;
+            if acting.org_id != org {
+                return Err(StoreError::NotFound { entity: "organization" });
+            }
+        }
+        if self.existing_organizations(&[org]).await?.is_empty() {
+            return Err(StoreError::NotFound { entity: "organization" });
+        }
+        if self.members(org).await?.iter().any(|m| &m.user.email == email) {
             return Err(StoreError::Conflict {
                 field: "email".into(),
-                message: format!("{email} is already a member of {}", acting.org_name),
+                message: format!("{email} is already a member"),
             });
         }
         let ts = now();
@@ -734,25 +764,17 @@ impl Store {
                 "INSERT INTO invitations (organization_id, email, role, token_hash, invited_by, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
-            .bind(acting.org_id.0)
+            .bind(org.0)
             .bind(email.as_str())
             .bind(role.as_str())
             .bind(token_hash)
-            .bind(acting.user_id.0)
+            .bind(actor.user_id())
             .bind(ts)
             .bind(ts + ttl)
             .fetch_one(&mut *tx)
             .await?;
-            audit!(
-                &mut *tx,
-                actor,
-                "create",
-                "invitation",
-                id,
-                [acting.org_id.0],
-                None,
-                Some(serde_json::json!({ "email": email.as_str(), "role": role.as_str() }))
-            );
+            audit!(&mut *tx, actor, "create", "invitation", id, [org.0], None,
+                Some(serde_json::json!({ "email": email.as_str(), "role": role.as_str() })));
             tx.commit().await?;
             id
         });

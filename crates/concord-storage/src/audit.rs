@@ -9,18 +9,20 @@ use crate::dialect::{Arg, SqlBuilder};
 
 use crate::{Store, StoreError};
 
-/// Who is acting, as recorded in the audit log: a label for the surface (`api`, `web`, `cli`,
-/// `demo`), and when a person or token acts, the user, the acting organization and the request id.
+/// Who is calling the store. `acting` is the signed-in user and the organization they act for —
+/// the tenant: every query for tenant-owned rows is scoped by it, and role rules are checked
+/// against it. An operator at the command line (`concord import`, the demo loader) has no
+/// `acting` and is not scoped. `label` names the surface (`api`, `web`, `cli`, `demo`) and, with
+/// the request id, is recorded in the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Actor {
     pub label: String,
-    pub user_id: Option<i64>,
-    pub org_id: Option<i64>,
+    pub acting: Option<Acting>,
     pub request_id: Option<String>,
 }
 
 impl Actor {
-    /// An actor without a user (operators at the CLI, the demo loader).
+    /// An operator (the CLI, the demo loader): not scoped to an organization.
     pub fn new(label: impl Into<String>) -> Self {
         Actor {
             label: label.into(),
@@ -28,17 +30,31 @@ impl Actor {
         }
     }
 
-    /// A signed-in user or token acting for an organization.
-    pub fn person(
-        label: impl Into<String>,
-        acting: &concord_domain::account::Acting,
-        request_id: Option<String>,
-    ) -> Self {
+    /// A signed-in user or API token acting for an organization.
+    pub fn person(label: impl Into<String>, acting: &Acting, request_id: Option<String>) -> Self {
         Actor {
             label: label.into(),
-            user_id: Some(acting.user_id.0),
-            org_id: Some(acting.org_id.0),
+            acting: Some(acting.clone()),
             request_id,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<i64> {
+        self.acting.as_ref().map(|a| a.user_id.0)
+    }
+
+    pub fn org_id(&self) -> Option<i64> {
+        self.acting.as_ref().map(|a| a.org_id.0)
+    }
+
+    /// Checks a role rule for a person; operators pass.
+    pub fn check(
+        &self,
+        rule: impl FnOnce(&Acting) -> Result<(), concord_domain::account::Forbidden>,
+    ) -> Result<(), StoreError> {
+        match &self.acting {
+            Some(a) => rule(a).map_err(StoreError::from),
+            None => Ok(()),
         }
     }
 }
@@ -100,15 +116,15 @@ macro_rules! audit {
         .bind($entity)
         .bind($entity_id.to_string())
         .bind(sqlx::types::Json(serde_json::json!({})))
-        .bind($actor.user_id)
-        .bind($actor.org_id)
+        .bind($actor.user_id())
+        .bind($actor.org_id())
         .bind(before.map(sqlx::types::Json))
         .bind(after.map(sqlx::types::Json))
         .bind($actor.request_id.as_deref())
         .fetch_one(&mut *$conn)
         .await?;
         let mut orgs: Vec<i64> = $orgs.into_iter().collect();
-        if let Some(o) = $actor.org_id {
+        if let Some(o) = $actor.org_id() {
             orgs.push(o);
         }
         orgs.sort_unstable();

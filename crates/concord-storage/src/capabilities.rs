@@ -3,6 +3,7 @@
 use concord_domain::capability::{
     parse_catalogue, Capability, CapabilityCode, CapabilityInput, SHIPPED_CATALOGUE_CSV,
 };
+use concord_domain::account::Acting;
 use concord_domain::ValidationErrors;
 
 use crate::audit::{audit, Actor};
@@ -106,6 +107,7 @@ impl Store {
         actor: &Actor,
         input: &CapabilityInput,
     ) -> Result<Capability, StoreError> {
+        actor.check(Acting::require_admin)?;
         let c = input.validate()?;
         let ts = now();
         run!(&self.write, |p| {
@@ -122,14 +124,7 @@ impl Store {
             .bind(ts)
             .execute(&mut *tx)
             .await?;
-            audit!(
-                &mut *tx,
-                actor,
-                "create",
-                "capability",
-                c.code,
-                serde_json::json!({ "name": c.name })
-            );
+            audit!(&mut *tx, actor, "create", "capability", c.code, Vec::<i64>::new(), None, serde_json::to_value(&c).ok());
             tx.commit().await?;
         });
         Ok(c)
@@ -142,6 +137,8 @@ impl Store {
         code: &str,
         input: &CapabilityInput,
     ) -> Result<Capability, StoreError> {
+        actor.check(Acting::require_admin)?;
+        let before = self.get_capability(code).await?;
         let c = input.validate()?;
         if c.code.as_str() != code {
             return Err(ValidationErrors::single(
@@ -172,14 +169,8 @@ impl Store {
                     entity: "capability",
                 });
             }
-            audit!(
-                &mut *tx,
-                actor,
-                "update",
-                "capability",
-                c.code,
-                serde_json::json!({ "name": c.name })
-            );
+            audit!(&mut *tx, actor, "update", "capability", c.code, Vec::<i64>::new(),
+                serde_json::to_value(&before).ok(), serde_json::to_value(&c).ok());
             tx.commit().await?;
         });
         Ok(c)

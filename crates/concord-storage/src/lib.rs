@@ -43,6 +43,7 @@ mod audit;
 mod capabilities;
 pub mod dialect;
 mod error;
+mod notes;
 mod organizations;
 mod partnerships;
 pub mod testing;

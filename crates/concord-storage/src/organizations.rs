@@ -11,6 +11,7 @@ use concord_domain::organization::{
 };
 use concord_domain::paging::{Page, PageRequest};
 use concord_domain::text::name_key;
+use concord_domain::account::Acting;
 use concord_domain::OrgId;
 
 use crate::audit::{audit, Actor};
@@ -190,20 +191,14 @@ impl Store {
         actor: &Actor,
         input: &OrganizationInput,
     ) -> Result<Organization, StoreError> {
+        actor.check(Acting::require_manager)?;
         let profile = input.validate()?;
         profile.check_capabilities(&self.capability_codes().await?)?;
         let ts = now();
         let id = run!(&self.write, |p| {
             let mut tx = p.begin_with(begin_write(self.backend)).await?;
             let id = insert_org!(tx, &profile, ts);
-            audit!(
-                &mut *tx,
-                actor,
-                "create",
-                "organization",
-                id,
-                serde_json::json!({ "name": profile.name })
-            );
+            audit!(&mut *tx, actor, "create", "organization", id, [id], None, serde_json::to_value(&profile).ok());
             tx.commit().await?;
             id
         });
@@ -217,6 +212,8 @@ impl Store {
         id: OrgId,
         input: &OrganizationInput,
     ) -> Result<Organization, StoreError> {
+        let before = self.get_organization(id).await?;
+        self.check_may_edit(actor, &before).await?;
         let profile = input.validate()?;
         profile.check_capabilities(&self.capability_codes().await?)?;
         let ts = now();
@@ -257,17 +254,31 @@ impl Store {
                 });
             }
             write_caps!(tx, id.0, &profile);
-            audit!(
-                &mut *tx,
-                actor,
-                "update",
-                "organization",
-                id,
-                serde_json::json!({ "name": profile.name })
-            );
+            audit!(&mut *tx, actor, "update", "organization", id, [id.0],
+                serde_json::to_value(&before.profile).ok(), serde_json::to_value(&profile).ok());
             tx.commit().await?;
         });
         self.get_organization(id).await
+    }
+
+    /// An organization with members is edited only by its own admins; a plain ecosystem record
+    /// (no members) by any alliance manager or admin.
+    async fn check_may_edit(&self, actor: &Actor, org: &Organization) -> Result<(), StoreError> {
+        let Some(acting) = &actor.acting else {
+            return Ok(());
+        };
+        if self.has_members(org.id).await? {
+            if acting.org_id == org.id && acting.role.can_administer() {
+                Ok(())
+            } else {
+                Err(StoreError::Forbidden(format!(
+                    "only an admin of {} can edit its profile",
+                    org.profile.name
+                )))
+            }
+        } else {
+            acting.require_manager().map_err(StoreError::from)
+        }
     }
 
     pub async fn get_organization(&self, id: OrgId) -> Result<Organization, StoreError> {
@@ -486,14 +497,8 @@ impl Store {
             let result: Result<(), StoreError> = async {
                 for r in rows {
                     let id = insert_org!(tx, &r.profile, ts);
-                    audit!(
-                        &mut *tx,
-                        actor,
-                        "import",
-                        "organization",
-                        id,
-                        serde_json::json!({ "name": r.profile.name, "line": r.line })
-                    );
+                    audit!(&mut *tx, actor, "import", "organization", id, [id], None,
+                        Some(serde_json::json!({ "name": r.profile.name, "line": r.line })));
                 }
                 Ok(())
             }

@@ -7,6 +7,7 @@ use concord_domain::partnership::{
     Partnership, PartnershipDraft, PartnershipFilter, PartnershipInput, PartnershipSort, Party,
     Stage, StageChange,
 };
+use concord_domain::account::Acting;
 use concord_domain::{OrgId, PartnershipId, ValidationErrors};
 
 use crate::audit::{audit, Actor};
@@ -101,12 +102,26 @@ impl Store {
     /// Checks a partnership input against the domain rules and that every party exists.
     async fn check_partnership(
         &self,
+        actor: &Actor,
         input: &PartnershipInput,
     ) -> Result<PartnershipDraft, StoreError> {
+        actor.check(Acting::require_manager)?;
         let draft = input.validate()?;
         let ids: Vec<OrgId> = draft.parties.iter().map(|p| p.organization_id).collect();
         draft.check_parties_exist(&self.existing_organizations(&ids).await?)?;
+        if let Some(acting) = &actor.acting {
+            draft.check_includes(acting.org_id, &acting.org_name)?;
+        }
         Ok(draft)
+    }
+
+    /// `AND <partnership is visible to the actor>`: its organization is a party. Operators see all.
+    fn visible_to(actor: &Actor, b: &mut SqlBuilder) {
+        if let Some(org) = actor.org_id() {
+            b.push(" AND EXISTS (SELECT 1 FROM partnership_parties vis WHERE vis.partnership_id = partnerships.id AND vis.organization_id = ")
+                .bind(Arg::Int(org))
+                .push(")");
+        }
     }
 
     /// Creates a partnership in stage `exploring`.
@@ -115,7 +130,7 @@ impl Store {
         actor: &Actor,
         input: &PartnershipInput,
     ) -> Result<Partnership, StoreError> {
-        let d = self.check_partnership(input).await?;
+        let d = self.check_partnership(actor, input).await?;
         let ts = now();
         let id = run!(&self.write, |p| {
             let mut tx = p.begin_with(begin_write(self.backend)).await?;
@@ -150,21 +165,12 @@ impl Store {
             .bind(ts)
             .execute(&mut *tx)
             .await?;
-            audit!(
-                &mut *tx,
-                actor,
-                "create",
-                "partnership",
-                id,
-                serde_json::json!({
-                    "name": d.name, "type": d.partnership_type.as_str(),
-                    "parties": d.parties.iter().map(|p| p.organization_id.0).collect::<Vec<_>>(),
-                })
-            );
+            audit!(&mut *tx, actor, "create", "partnership", id,
+                d.parties.iter().map(|p| p.organization_id.0), None, Some(draft_json(&d, Stage::Exploring)));
             tx.commit().await?;
             id
         });
-        self.get_partnership(PartnershipId(id)).await
+        self.get_partnership(actor, PartnershipId(id)).await
     }
 
     /// Replaces a partnership's name, purpose, type and parties. The stage is left alone.
@@ -174,14 +180,14 @@ impl Store {
         id: PartnershipId,
         input: &PartnershipInput,
     ) -> Result<Partnership, StoreError> {
-        let current = self.get_partnership(id).await?;
+        let current = self.get_partnership(actor, id).await?;
         if current.archived_at.is_some() {
             return Err(StoreError::Archived {
                 entity: "partnership",
                 id: id.0,
             });
         }
-        let d = self.check_partnership(input).await?;
+        let d = self.check_partnership(actor, input).await?;
         let ts = now();
         run!(&self.write, |p| {
             let mut tx = p.begin_with(begin_write(self.backend)).await?;
@@ -218,27 +224,26 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            audit!(
-                &mut *tx,
-                actor,
-                "update",
-                "partnership",
-                id,
-                serde_json::json!({
-                    "name": d.name, "type": d.partnership_type.as_str(),
-                    "parties": d.parties.iter().map(|p| p.organization_id.0).collect::<Vec<_>>(),
-                })
-            );
+            audit!(&mut *tx, actor, "update", "partnership", id,
+                d.parties.iter().map(|p| p.organization_id.0).chain(current.parties.iter().map(|p| p.organization_id.0)),
+                Some(partnership_json(&current)), Some(draft_json(&d, current.stage)));
             tx.commit().await?;
         });
-        self.get_partnership(id).await
+        self.get_partnership(actor, id).await
     }
 
-    pub async fn get_partnership(&self, id: PartnershipId) -> Result<Partnership, StoreError> {
-        let sql = format!("{SELECT} WHERE id = $1");
+    /// The partnership, if the actor's organization is party to it; otherwise not found — another
+    /// tenant's id reveals nothing.
+    pub async fn get_partnership(
+        &self,
+        actor: &Actor,
+        id: PartnershipId,
+    ) -> Result<Partnership, StoreError> {
+        let mut q = SqlBuilder::new(&format!("{SELECT} WHERE id = "));
+        q.bind(Arg::Int(id.0));
+        Self::visible_to(actor, &mut q);
         let (row, parties) = run!(&self.read, |p| {
-            let row = sqlx::query_as::<_, PartnershipRow>(&sql)
-                .bind(id.0)
+            let row = bind_args!(sqlx::query_as::<_, PartnershipRow>(&q.sql), &q.args)
                 .fetch_optional(p)
                 .await?;
             let parties = sqlx::query_as::<_, PartyRow>(
@@ -261,11 +266,13 @@ impl Store {
     /// page size).
     pub async fn list_partnerships(
         &self,
+        actor: &Actor,
         filter: &PartnershipFilter,
         sort: PartnershipSort,
         page: PageRequest,
     ) -> Result<Page<Partnership>, StoreError> {
         let mut w = SqlBuilder::new(" WHERE 1 = 1");
+        Self::visible_to(actor, &mut w);
         if !filter.include_archived {
             w.push(" AND archived_at IS NULL");
         }
@@ -339,8 +346,13 @@ impl Store {
         Ok(rows)
     }
 
-    /// The partnerships an organization is party to (archived ones included), newest first.
-    pub async fn partnerships_of(&self, org: OrgId) -> Result<Vec<Partnership>, StoreError> {
+    /// The partnerships an organization is party to that the actor can see (archived ones
+    /// included), newest first.
+    pub async fn partnerships_of(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+    ) -> Result<Vec<Partnership>, StoreError> {
         let filter = PartnershipFilter {
             party: Some(org),
             include_archived: true,
@@ -351,6 +363,7 @@ impl Store {
         loop {
             let p = self
                 .list_partnerships(
+                    actor,
                     &filter,
                     PartnershipSort::UpdatedDesc,
                     PageRequest::new(Some(page), Some(concord_domain::paging::MAX_PER_PAGE))?,
@@ -378,7 +391,8 @@ impl Store {
             let n = concord_domain::text::clean(&mut e, "note", note, 0, 2000, true);
             e.into_result(n)?
         };
-        let current = self.get_partnership(id).await?;
+        let current = self.get_partnership(actor, id).await?;
+        actor.check(Acting::require_manager)?;
         if current.archived_at.is_some() {
             return Err(StoreError::Archived {
                 entity: "partnership",
@@ -419,19 +433,13 @@ impl Store {
             .bind(ts)
             .execute(&mut *tx)
             .await?;
-            audit!(
-                &mut *tx,
-                actor,
-                "transition",
-                "partnership",
-                id,
-                serde_json::json!({
-                    "from": from.as_str(), "to": to.as_str(), "note": note,
-                })
-            );
+            audit!(&mut *tx, actor, "transition", "partnership", id,
+                current.parties.iter().map(|p| p.organization_id.0),
+                Some(serde_json::json!({ "stage": from.as_str() })),
+                Some(serde_json::json!({ "stage": to.as_str(), "note": note })));
             tx.commit().await?;
         });
-        self.get_partnership(id).await
+        self.get_partnership(actor, id).await
     }
 
     /// Archives a partnership (it leaves the default lists and can no longer change).
@@ -440,6 +448,8 @@ impl Store {
         actor: &Actor,
         id: PartnershipId,
     ) -> Result<Partnership, StoreError> {
+        let current = self.get_partnership(actor, id).await?;
+        actor.check(Acting::require_manager)?;
         let ts = now();
         run!(&self.write, |p| {
             let mut tx = p.begin_with(begin_write(self.backend)).await?;
@@ -452,23 +462,24 @@ impl Store {
             .await?
             .rows_affected();
             if n == 1 {
-                audit!(
-                    &mut *tx,
-                    actor,
-                    "archive",
-                    "partnership",
-                    id,
-                    serde_json::json!({})
-                );
+                audit!(&mut *tx, actor, "archive", "partnership", id,
+                    current.parties.iter().map(|p| p.organization_id.0),
+                    Some(serde_json::json!({ "archived_at": null })),
+                    Some(serde_json::json!({ "archived_at": ts })));
             }
             tx.commit().await?;
         });
         // Archiving twice is not an error: the partnership is archived either way.
-        self.get_partnership(id).await
+        self.get_partnership(actor, id).await
     }
 
     /// The stage history, oldest first.
-    pub async fn stage_history(&self, id: PartnershipId) -> Result<Vec<StageChange>, StoreError> {
+    pub async fn stage_history(
+        &self,
+        actor: &Actor,
+        id: PartnershipId,
+    ) -> Result<Vec<StageChange>, StoreError> {
+        self.get_partnership(actor, id).await?;
         let rows = run!(&self.read, |p| {
             sqlx::query_as::<_, StageChangeRow>(
             "SELECT from_stage, to_stage, note, changed_at FROM stage_changes WHERE partnership_id = $1 ORDER BY id",
@@ -498,12 +509,16 @@ impl Store {
     }
 
     /// How many partnerships are in each stage (not archived), for the dashboard.
-    pub async fn partnership_stage_counts(&self) -> Result<Vec<(Stage, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> = run!(&self.read, |p| sqlx::query_as(
-            "SELECT stage, COUNT(*) FROM partnerships WHERE archived_at IS NULL GROUP BY stage"
-        )
-        .fetch_all(p)
-        .await?);
+    pub async fn partnership_stage_counts(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(Stage, i64)>, StoreError> {
+        let mut q = SqlBuilder::new("SELECT stage, COUNT(*) FROM partnerships WHERE archived_at IS NULL");
+        Self::visible_to(actor, &mut q);
+        q.push(" GROUP BY stage");
+        let rows: Vec<(String, i64)> = run!(&self.read, |p| bind_args!(sqlx::query_as(&q.sql), &q.args)
+            .fetch_all(p)
+            .await?);
         let mut out: Vec<(Stage, i64)> = Stage::ALL.iter().map(|s| (*s, 0)).collect();
         for (s, n) in rows {
             if let Ok(st) = s.parse::<Stage>() {
@@ -514,4 +529,19 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// A partnership as recorded in the audit log.
+fn partnership_json(p: &Partnership) -> serde_json::Value {
+    serde_json::json!({
+        "name": p.name, "purpose": p.purpose, "type": p.partnership_type.as_str(), "stage": p.stage.as_str(),
+        "parties": p.parties.iter().map(|x| serde_json::json!({ "organization_id": x.organization_id.0, "role": x.role })).collect::<Vec<_>>(),
+    })
+}
+
+fn draft_json(d: &PartnershipDraft, stage: Stage) -> serde_json::Value {
+    serde_json::json!({
+        "name": d.name, "purpose": d.purpose, "type": d.partnership_type.as_str(), "stage": stage.as_str(),
+        "parties": d.parties.iter().map(|x| serde_json::json!({ "organization_id": x.organization_id.0, "role": x.role })).collect::<Vec<_>>(),
+    })
 }

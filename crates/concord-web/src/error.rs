@@ -126,6 +126,10 @@ impl From<StoreError> for ApiError {
                 err.problem.allowed = Some(t.allowed);
                 err
             }
+            StoreError::Forbidden(message) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+            }
+            StoreError::Gone(message) => ApiError::new(StatusCode::GONE, "gone", message),
             StoreError::Archived { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "archived", e.to_string())
             }

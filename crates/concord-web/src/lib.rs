@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 use concord_storage::Store;
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -26,6 +27,29 @@ pub mod pages;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Mark the session cookie `Secure` (set when Concord is served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Every route of the application with its method and scope: the API under `/api/v1` and the
+/// pages. The router is built from these tables; the isolation tests walk them.
+pub fn routes() -> Vec<(axum::http::Method, String, api::Access)> {
+    let api = api::routes()
+        .into_iter()
+        .map(|d| (d.method, format!("/api/v1{}", d.path), d.access));
+    let pages = pages::routes()
+        .into_iter()
+        .map(|d| (d.method, d.path.to_string(), d.access));
+    api.chain(pages).collect()
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -38,6 +62,10 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .route("/healthz", get(api::system::healthz))
         .route("/readyz", get(api::system::readyz))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BYTES))
         .layer(middleware::from_fn(refuse_cross_site_forms))
@@ -117,7 +145,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -30,6 +30,15 @@ use crate::api;
         api::capabilities::get,
         api::capabilities::create,
         api::capabilities::update,
+        api::partnerships::notes,
+        api::partnerships::create_note,
+        api::account::me,
+        api::account::tokens,
+        api::account::create_token,
+        api::account::revoke_token,
+        api::account::members,
+        api::account::create_invitation,
+        api::account::audit,
         api::system::healthz,
         api::system::readyz,
     ),
@@ -37,10 +46,61 @@ use crate::api;
         (name = "organizations", description = "Organizations in the ecosystem and their business-model profiles"),
         (name = "partnerships", description = "Partnerships, their parties and their stage"),
         (name = "capabilities", description = "The capability catalogue"),
+        (name = "account", description = "Your account, API tokens, your organization's members, invitations and audit log"),
         (name = "system", description = "Health and readiness"),
-    )
+    ),
+    modifiers(&Security)
 )]
 pub struct ApiDoc;
+
+/// Every operation except the probes needs a bearer token (or a signed-in session with its CSRF
+/// token); say so once, here, with the 401 and 403 answers that follow from it.
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token created in Concord (Account → API tokens) or by `concord token create`."))
+                    .build(),
+            ),
+        );
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
+            for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                op.responses.responses.entry("401".into()).or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description("Not signed in, or the API token is unknown or revoked")
+                        .content("application/problem+json", problem())
+                        .into()
+                });
+                op.responses.responses.entry("403".into()).or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description("Signed in, but this role or token scope may not do this (or the CSRF token is missing)")
+                        .content("application/problem+json", problem())
+                        .into()
+                });
+            }
+        }
+    }
+}
 
 /// The document as pretty JSON (built once).
 pub fn document_json() -> &'static str {

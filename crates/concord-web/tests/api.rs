@@ -88,6 +88,7 @@ async fn expect_problem(
     let r = app
         .client
         .request(method, app.url(path))
+        .bearer_auth(&app.token)
         .json(body)
         .send()
         .await
@@ -258,6 +259,7 @@ on_both!(bad_organization_input_is_named_and_writes_nothing, |app| {
     let r = app
         .client
         .post(app.url("/api/v1/organizations"))
+        .bearer_auth(&app.token)
         .header("content-type", "application/json")
         .body("{\"name\": ")
         .send()
@@ -268,6 +270,7 @@ on_both!(bad_organization_input_is_named_and_writes_nothing, |app| {
     let r = app
         .client
         .post(app.url("/api/v1/organizations"))
+        .bearer_auth(&app.token)
         .header("content-type", "text/plain")
         .body("hello")
         .send()
@@ -283,6 +286,7 @@ on_both!(bad_organization_input_is_named_and_writes_nothing, |app| {
     let r = app
         .client
         .post(app.url("/api/v1/organizations"))
+        .bearer_auth(&app.token)
         .json(&big)
         .send()
         .await
@@ -293,8 +297,8 @@ on_both!(bad_organization_input_is_named_and_writes_nothing, |app| {
         "payload_too_large"
     );
 
-    // Nothing was written by any refused request.
-    assert_eq!(org_count(&app).await, 1);
+    // Nothing was written by any refused request (the home organization and Harbor Valley).
+    assert_eq!(org_count(&app).await, 2);
     assert_eq!(app.store.audit_count().await.unwrap(), audit_before);
 });
 
@@ -331,7 +335,7 @@ on_both!(unknown_ids_answer_404, |app| {
 });
 
 on_both!(partnership_lifecycle_over_the_api, |app| {
-    let a = app.org("Shoreline Primary Care", "physician_group").await;
+    let a = app.home;
     let b = app.org("Bright Harbor Dental", "dental_group").await;
     let id = app.partnership("Smiles in primary care", a, b).await;
     let (_, p) = app.get_json(&format!("/api/v1/partnerships/{id}")).await;
@@ -419,7 +423,7 @@ on_both!(partnership_lifecycle_over_the_api, |app| {
 });
 
 on_both!(bad_partnership_input_is_named_and_writes_nothing, |app| {
-    let a = app.org("Shoreline Primary Care", "physician_group").await;
+    let a = app.home;
     let b = app.org("Bright Harbor Dental", "dental_group").await;
     let audit_before = app.store.audit_count().await.unwrap();
     let body = |parties: Value| json!({ "name": "P", "type": "wholesale", "parties": parties });
@@ -502,7 +506,7 @@ on_both!(list_queries_are_checked, |app| {
         let p: Value = r.json().await.unwrap();
         assert_eq!(p["field"], field, "{q}: {p}");
     }
-    let a = app.org("A Org", "hospital").await;
+    let a = app.home;
     let b = app.org("B Org", "hospital").await;
     for i in 0..3 {
         app.partnership(&format!("Deal {i}"), a, b).await;
@@ -563,7 +567,8 @@ on_both!(health_probes, |app| {
 });
 
 on_both!(forms_show_inline_errors_and_write_nothing, |app| {
-    let r = app
+    let web = app.sign_in("admin@home.example").await;
+    let r = web
         .post_form(
             "/organizations",
             &[
@@ -582,9 +587,9 @@ on_both!(forms_show_inline_errors_and_write_nothing, |app| {
         html.contains("value=\"Shoreline Primary Care\""),
         "the form keeps what was typed"
     );
-    assert_eq!(org_count(&app).await, 0);
+    assert_eq!(org_count(&app).await, 1);
 
-    let r = app
+    let r = web
         .post_form(
             "/organizations",
             &[
@@ -597,7 +602,7 @@ on_both!(forms_show_inline_errors_and_write_nothing, |app| {
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("id=\"e-beds\""));
 
-    let r = app
+    let r = web
         .post_form(
             "/organizations",
             &[
@@ -610,7 +615,7 @@ on_both!(forms_show_inline_errors_and_write_nothing, |app| {
         .await;
     assert_eq!(r.status(), 303);
     let location = r.headers()["location"].to_str().unwrap().to_string();
-    let html = app.get(&location).await.text().await.unwrap();
+    let html = web.get(&location).await.text().await.unwrap();
     assert!(
         html.contains("Shoreline &#60;Primary&#62; Care")
             || html.contains("Shoreline &lt;Primary&gt; Care"),
@@ -618,7 +623,7 @@ on_both!(forms_show_inline_errors_and_write_nothing, |app| {
     );
     assert!(!html.contains("<Primary>"));
 
-    let r = app
+    let r = web
         .post_form(
             "/organizations",
             &[("name", "shoreline <primary> care"), ("kind", "hospital")],
@@ -631,7 +636,7 @@ on_both!(forms_show_inline_errors_and_write_nothing, |app| {
         .org("Bright Harbor Dental", "dental_group")
         .await
         .to_string();
-    let r = app
+    let r = web
         .post_form(
             "/partnerships",
             &[
@@ -649,10 +654,11 @@ on_both!(forms_show_inline_errors_and_write_nothing, |app| {
 });
 
 on_both!(illegal_transition_in_the_ui_is_refused, |app| {
-    let a = app.org("A Org", "hospital").await;
+    let web = app.sign_in("admin@home.example").await;
+    let a = app.home;
     let b = app.org("B Org", "hospital").await;
     let id = app.partnership("Deal", a, b).await;
-    let html = app
+    let html = web
         .get(&format!("/partnerships/{id}"))
         .await
         .text()
@@ -663,7 +669,7 @@ on_both!(illegal_transition_in_the_ui_is_refused, |app| {
         !html.contains("value=\"active\""),
         "only legal next stages are offered"
     );
-    let r = app
+    let r = web
         .post_form(
             &format!("/partnerships/{id}/transition"),
             &[("to", "ended")],
@@ -673,7 +679,7 @@ on_both!(illegal_transition_in_the_ui_is_refused, |app| {
     let html = r.text().await.unwrap();
     assert!(html.contains("transition-error"));
     assert!(html.contains("allowed next stages: assessing"));
-    let r = app
+    let r = web
         .post_form(
             &format!("/partnerships/{id}/transition"),
             &[("to", "assessing")],
@@ -694,11 +700,12 @@ on_both!(cross_site_form_posts_are_refused, |app| {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(org_count(&app).await, 0);
+    assert_eq!(org_count(&app).await, 1);
 });
 
 on_both!(pages_render, |app| {
-    let a = app.org("A Org", "hospital").await;
+    let web = app.sign_in("admin@home.example").await;
+    let a = app.home;
     let b = app.org("B Org", "hospital").await;
     let id = app.partnership("Deal", a, b).await;
     for path in [
@@ -715,8 +722,11 @@ on_both!(pages_render, |app| {
         "/api",
         "/static/style.css",
         "/organizations.csv",
+        "/account/tokens",
+        "/organization/members",
+        "/organization/audit",
     ] {
-        let r = app.get(path).await;
+        let r = web.get(path).await;
         assert_eq!(r.status(), 200, "{path}");
     }
     for path in [
@@ -725,7 +735,7 @@ on_both!(pages_render, |app| {
         "/partnerships/abc",
         "/nowhere",
     ] {
-        let r = app.get(path).await;
+        let r = web.get(path).await;
         assert_eq!(r.status(), 404, "{path}");
         assert!(r.text().await.unwrap().contains("Not found"));
     }

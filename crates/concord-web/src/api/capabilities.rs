@@ -5,14 +5,17 @@ use axum::Json;
 
 use concord_domain::capability::{Capability, CapabilityInput};
 
-use super::api_actor;
+use crate::auth::Auth;
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
 use crate::AppState;
 
 #[utoipa::path(get, path = "/api/v1/capabilities", tag = "capabilities",
     responses((status = 200, description = "The capability catalogue, by category and name", body = Vec<Capability>)))]
-pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<Capability>>, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(_): Auth,
+) -> Result<Json<Vec<Capability>>, ApiError> {
     Ok(Json(s.store.list_capabilities().await?))
 }
 
@@ -24,6 +27,7 @@ pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<Capability>>, Ap
     ))]
 pub async fn get(
     State(s): State<AppState>,
+    Auth(_): Auth,
     Path(code): Path<String>,
 ) -> Result<Json<Capability>, ApiError> {
     Ok(Json(s.store.get_capability(&code).await?))
@@ -38,9 +42,10 @@ pub async fn get(
     ))]
 pub async fn create(
     State(s): State<AppState>,
+    Auth(who): Auth,
     ApiJson(input): ApiJson<CapabilityInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let c = s.store.create_capability(&api_actor(), &input).await?;
+    let c = s.store.create_capability(&who.actor(), &input).await?;
     let location = format!("/api/v1/capabilities/{}", c.code);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(c)))
 }
@@ -55,12 +60,13 @@ pub async fn create(
     ))]
 pub async fn update(
     State(s): State<AppState>,
+    Auth(who): Auth,
     Path(code): Path<String>,
     ApiJson(input): ApiJson<CapabilityInput>,
 ) -> Result<Json<Capability>, ApiError> {
     Ok(Json(
         s.store
-            .update_capability(&api_actor(), &code, &input)
+            .update_capability(&who.actor(), &code, &input)
             .await?,
     ))
 }

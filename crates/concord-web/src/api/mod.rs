@@ -1,54 +1,96 @@
 //! The JSON API under `/api/v1`. Handlers are thin: parse the input at the edge, call the store
-//! (which applies the domain rules), answer JSON or a problem.
+//! (which applies the domain rules and the tenant boundary), answer JSON or a problem.
+//!
+//! Every route is declared once in [`routes`], with how it is scoped. The router is built from
+//! that table, and the isolation tests walk the same table, so a new route is covered by them
+//! the moment it exists.
 
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::{get, post, put, MethodRouter};
 use axum::Router;
 
 use crate::AppState;
 
+pub mod account;
 pub mod capabilities;
 pub mod organizations;
 pub mod partnerships;
 pub mod system;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/organizations",
-            get(organizations::list).post(organizations::create),
-        )
-        .route(
-            "/organizations/{id}",
-            get(organizations::get).put(organizations::update),
-        )
-        .route(
-            "/partnerships",
-            get(partnerships::list).post(partnerships::create),
-        )
-        .route(
-            "/partnerships/{id}",
-            get(partnerships::get).put(partnerships::update),
-        )
-        .route("/partnerships/{id}/archive", post(partnerships::archive))
-        .route(
-            "/partnerships/{id}/transitions",
-            get(partnerships::history).post(partnerships::transition),
-        )
-        .route(
-            "/capabilities",
-            get(capabilities::list).post(capabilities::create),
-        )
-        .route(
-            "/capabilities/{code}",
-            get(capabilities::get).put(capabilities::update),
-        )
-        .route("/openapi.json", get(system::openapi_json))
-        .fallback(system::api_not_found)
+/// How a route is scoped, for the isolation tests and for reading the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Open without signing in.
+    Public,
+    /// Any signed-in member: the shared ecosystem (organizations, the capability catalogue).
+    Ecosystem,
+    /// A partnership (`{id}`) the acting organization is party to; anyone else gets 404.
+    Partnership,
+    /// The acting organization's own records (its partnership list, members, invitations, audit).
+    Own,
+    /// The caller's own account: any member may act on it, viewers included (their API tokens,
+    /// signing out, switching organization).
+    Personal,
 }
 
-/// The actor recorded in the audit log for API writes (until accounts exist).
-pub(crate) fn api_actor() -> concord_storage::Actor {
-    concord_storage::Actor::new("api")
+/// One route: method, path (relative to its surface), scope, handler.
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    pub handler: MethodRouter<AppState>,
+}
+
+fn r(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> RouteDef {
+    RouteDef {
+        method,
+        path,
+        access,
+        handler,
+    }
+}
+
+/// Every API route, relative to `/api/v1`.
+pub fn routes() -> Vec<RouteDef> {
+    use Access::*;
+    use Method as M;
+    vec![
+        r(M::GET, "/organizations", Ecosystem, get(organizations::list)),
+        r(M::POST, "/organizations", Ecosystem, post(organizations::create)),
+        r(M::GET, "/organizations/{id}", Ecosystem, get(organizations::get)),
+        r(M::PUT, "/organizations/{id}", Ecosystem, put(organizations::update)),
+        r(M::GET, "/partnerships", Own, get(partnerships::list)),
+        r(M::POST, "/partnerships", Own, post(partnerships::create)),
+        r(M::GET, "/partnerships/{id}", Partnership, get(partnerships::get)),
+        r(M::PUT, "/partnerships/{id}", Partnership, put(partnerships::update)),
+        r(M::POST, "/partnerships/{id}/archive", Partnership, post(partnerships::archive)),
+        r(M::GET, "/partnerships/{id}/transitions", Partnership, get(partnerships::history)),
+        r(M::POST, "/partnerships/{id}/transitions", Partnership, post(partnerships::transition)),
+        r(M::GET, "/partnerships/{id}/notes", Partnership, get(partnerships::notes)),
+        r(M::POST, "/partnerships/{id}/notes", Partnership, post(partnerships::create_note)),
+        r(M::GET, "/capabilities", Ecosystem, get(capabilities::list)),
+        r(M::POST, "/capabilities", Ecosystem, post(capabilities::create)),
+        r(M::GET, "/capabilities/{code}", Ecosystem, get(capabilities::get)),
+        r(M::PUT, "/capabilities/{code}", Ecosystem, put(capabilities::update)),
+        r(M::GET, "/me", Personal, get(account::me)),
+        r(M::GET, "/tokens", Personal, get(account::tokens)),
+        r(M::POST, "/tokens", Personal, post(account::create_token)),
+        r(M::POST, "/tokens/{id}/revoke", Personal, post(account::revoke_token)),
+        r(M::GET, "/members", Own, get(account::members)),
+        r(M::POST, "/invitations", Own, post(account::create_invitation)),
+        r(M::GET, "/audit", Own, get(account::audit)),
+        r(M::GET, "/openapi.json", Public, get(system::openapi_json)),
+    ]
+}
+
+/// Builds a router from a route table (routes sharing a path are merged by method).
+pub(crate) fn build(defs: Vec<RouteDef>) -> Router<AppState> {
+    defs.into_iter()
+        .fold(Router::new(), |router, d| router.route(d.path, d.handler))
+}
+
+pub fn router() -> Router<AppState> {
+    build(routes()).fallback(system::api_not_found)
 }
 
 /// A page request from query parameters; out-of-range values are a 400 naming the parameter.

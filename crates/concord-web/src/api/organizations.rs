@@ -11,7 +11,8 @@ use concord_domain::organization::{
 use concord_domain::paging::Page;
 use concord_domain::OrgId;
 
-use super::{api_actor, page_request};
+use super::page_request;
+use crate::auth::Auth;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::AppState;
@@ -38,6 +39,7 @@ pub struct ListQuery {
     ))]
 pub async fn list(
     State(s): State<AppState>,
+    Auth(_): Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<OrganizationSummary>>, ApiError> {
     let page = page_request(q.page, q.per_page)?;
@@ -59,9 +61,10 @@ pub async fn list(
     ))]
 pub async fn create(
     State(s): State<AppState>,
+    Auth(who): Auth,
     ApiJson(input): ApiJson<OrganizationInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let org = s.store.create_organization(&api_actor(), &input).await?;
+    let org = s.store.create_organization(&who.actor(), &input).await?;
     let location = format!("/api/v1/organizations/{}", org.id);
     Ok((
         StatusCode::CREATED,
@@ -78,6 +81,7 @@ pub async fn create(
     ))]
 pub async fn get(
     State(s): State<AppState>,
+    Auth(_): Auth,
     IdPath(id): IdPath,
 ) -> Result<Json<Organization>, ApiError> {
     Ok(Json(s.store.get_organization(OrgId(id)).await?))
@@ -94,12 +98,13 @@ pub async fn get(
     ))]
 pub async fn update(
     State(s): State<AppState>,
+    Auth(who): Auth,
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<OrganizationInput>,
 ) -> Result<Json<Organization>, ApiError> {
     Ok(Json(
         s.store
-            .update_organization(&api_actor(), OrgId(id), &input)
+            .update_organization(&who.actor(), OrgId(id), &input)
             .await?,
     ))
 }

@@ -10,9 +10,11 @@ use concord_domain::partnership::{
     Partnership, PartnershipFilter, PartnershipInput, PartnershipSort, PartnershipType, Stage,
     StageChange, TransitionInput,
 };
+use concord_domain::note::{Note, NoteInput};
 use concord_domain::{OrgId, PartnershipId};
 
-use super::{api_actor, page_request};
+use super::page_request;
+use crate::auth::Auth;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::AppState;
@@ -50,6 +52,7 @@ pub struct ListQuery {
     ))]
 pub async fn list(
     State(s): State<AppState>,
+    Auth(who): Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<Partnership>>, ApiError> {
     let page = page_request(q.page, q.per_page)?;
@@ -61,7 +64,7 @@ pub async fn list(
         include_archived: q.archived.unwrap_or(false),
     };
     let sort = q.sort.unwrap_or(PartnershipSort::UpdatedDesc);
-    Ok(Json(s.store.list_partnerships(&filter, sort, page).await?))
+    Ok(Json(s.store.list_partnerships(&who.actor(), &filter, sort, page).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/partnerships", tag = "partnerships",
@@ -74,9 +77,10 @@ pub async fn list(
     ))]
 pub async fn create(
     State(s): State<AppState>,
+    Auth(who): Auth,
     ApiJson(input): ApiJson<PartnershipInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let p = s.store.create_partnership(&api_actor(), &input).await?;
+    let p = s.store.create_partnership(&who.actor(), &input).await?;
     let location = format!("/api/v1/partnerships/{}", p.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(p)))
 }
@@ -89,9 +93,10 @@ pub async fn create(
     ))]
 pub async fn get(
     State(s): State<AppState>,
+    Auth(who): Auth,
     IdPath(id): IdPath,
 ) -> Result<Json<Partnership>, ApiError> {
-    Ok(Json(s.store.get_partnership(PartnershipId(id)).await?))
+    Ok(Json(s.store.get_partnership(&who.actor(), PartnershipId(id)).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/partnerships/{id}", tag = "partnerships",
@@ -105,12 +110,13 @@ pub async fn get(
     ))]
 pub async fn update(
     State(s): State<AppState>,
+    Auth(who): Auth,
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PartnershipInput>,
 ) -> Result<Json<Partnership>, ApiError> {
     Ok(Json(
         s.store
-            .update_partnership(&api_actor(), PartnershipId(id), &input)
+            .update_partnership(&who.actor(), PartnershipId(id), &input)
             .await?,
     ))
 }
@@ -123,11 +129,12 @@ pub async fn update(
     ))]
 pub async fn archive(
     State(s): State<AppState>,
+    Auth(who): Auth,
     IdPath(id): IdPath,
 ) -> Result<Json<Partnership>, ApiError> {
     Ok(Json(
         s.store
-            .archive_partnership(&api_actor(), PartnershipId(id))
+            .archive_partnership(&who.actor(), PartnershipId(id))
             .await?,
     ))
 }
@@ -143,12 +150,13 @@ pub async fn archive(
     ))]
 pub async fn transition(
     State(s): State<AppState>,
+    Auth(who): Auth,
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<TransitionInput>,
 ) -> Result<Json<Partnership>, ApiError> {
     Ok(Json(
         s.store
-            .transition_partnership(&api_actor(), PartnershipId(id), input.to, &input.note)
+            .transition_partnership(&who.actor(), PartnershipId(id), input.to, &input.note)
             .await?,
     ))
 }
@@ -161,9 +169,44 @@ pub async fn transition(
     ))]
 pub async fn history(
     State(s): State<AppState>,
+    Auth(who): Auth,
     IdPath(id): IdPath,
 ) -> Result<Json<Vec<StageChange>>, ApiError> {
-    let id = PartnershipId(id);
-    s.store.get_partnership(id).await?;
-    Ok(Json(s.store.stage_history(id).await?))
+    Ok(Json(s.store.stage_history(&who.actor(), PartnershipId(id)).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/partnerships/{id}/notes", tag = "partnerships",
+    params(("id" = i64, Path, description = "Partnership id")),
+    responses(
+        (status = 200, description = "Your organization's private notes on this partnership, newest first (the other parties' notes are never included)", body = Vec<Note>),
+        (status = 404, description = "No such partnership, or your organization is not a party", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn notes(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    IdPath(id): IdPath,
+) -> Result<Json<Vec<Note>>, ApiError> {
+    Ok(Json(s.store.notes(&who.actor(), PartnershipId(id)).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/partnerships/{id}/notes", tag = "partnerships",
+    params(("id" = i64, Path, description = "Partnership id")),
+    request_body = NoteInput,
+    responses(
+        (status = 201, description = "Added; visible only inside your organization", body = Note),
+        (status = 403, description = "Viewers cannot write notes", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such partnership, or your organization is not a party", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty or too long", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_note(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<NoteInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let note = s
+        .store
+        .create_note(&who.actor(), PartnershipId(id), &input)
+        .await?;
+    Ok((StatusCode::CREATED, Json(note)))
 }

@@ -6,7 +6,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::{render, PageError};
+use super::{render, Chrome, PageError};
+use crate::auth::MaybeAuth;
+use crate::AppState;
+use axum::extract::State;
 
 struct Param {
     name: String,
@@ -51,6 +54,7 @@ struct Schema {
 #[template(path = "api_docs.html")]
 struct ApiDocsPage {
     active: &'static str,
+    chrome: Chrome,
     description: String,
     version: String,
     operations: Vec<Operation>,
@@ -92,7 +96,14 @@ fn type_of(s: &Value) -> String {
     }
 }
 
-pub async fn show() -> Result<Response, PageError> {
+pub async fn show(
+    State(s): State<AppState>,
+    MaybeAuth(who): MaybeAuth,
+) -> Result<Response, PageError> {
+    let chrome = match &who {
+        Some(p) => Chrome::load(&s, p).await?,
+        None => Chrome::default(),
+    };
     let doc: Value = serde_json::from_str(crate::openapi::document_json())
         .map_err(|e| PageError::Internal(Box::new(e)))?;
     let mut operations = Vec::new();
@@ -216,6 +227,7 @@ pub async fn show() -> Result<Response, PageError> {
         StatusCode::OK,
         &ApiDocsPage {
             active: "api",
+            chrome,
             description: doc
                 .pointer("/info/description")
                 .and_then(Value::as_str)

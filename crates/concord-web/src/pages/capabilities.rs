@@ -7,7 +7,8 @@ use concord_domain::capability::{Capability, CapabilityCategory, CapabilityInput
 use concord_domain::ValidationErrors;
 
 use super::forms::{enum_options, summary};
-use super::{form_errors, render, see_other, web_actor, Field, PageError, Section};
+use super::{form_errors, render, see_other, Chrome, Field, PageError, Section};
+use crate::auth::{PageAuth, Principal};
 use crate::extract::Form;
 use crate::AppState;
 
@@ -20,6 +21,7 @@ struct Group {
 #[template(path = "capabilities.html")]
 struct CatalogPage {
     active: &'static str,
+    chrome: Chrome,
     groups: Vec<Group>,
     summary: Vec<String>,
     sections: Vec<Section>,
@@ -77,6 +79,7 @@ fn sections(f: Option<&Form>, e: &ValidationErrors) -> Vec<Section> {
 
 async fn page(
     s: &AppState,
+    who: &Principal,
     status: StatusCode,
     form: Option<&Form>,
     errors: &ValidationErrors,
@@ -97,6 +100,7 @@ async fn page(
         status,
         &CatalogPage {
             active: "capabilities",
+            chrome: Chrome::load(s, who).await?,
             groups,
             summary: summary(errors, |f| f.replace('_', " ")),
             sections: sections(form, errors),
@@ -104,11 +108,18 @@ async fn page(
     )
 }
 
-pub async fn list(State(s): State<AppState>) -> Result<Response, PageError> {
-    page(&s, StatusCode::OK, None, &ValidationErrors::new()).await
+pub async fn list(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+) -> Result<Response, PageError> {
+    page(&s, &who, StatusCode::OK, None, &ValidationErrors::new()).await
 }
 
-pub async fn create(State(s): State<AppState>, form: Form) -> Result<Response, PageError> {
+pub async fn create(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+    form: Form,
+) -> Result<Response, PageError> {
     let mut errors = ValidationErrors::new();
     let category = form.get("category").parse::<CapabilityCategory>();
     let level = form.get("continuum_level").parse::<ContinuumLevel>();
@@ -130,10 +141,10 @@ pub async fn create(State(s): State<AppState>, form: Form) -> Result<Response, P
             continuum_level,
             description: form.get("description").into(),
         };
-        match s.store.create_capability(&web_actor(), &input).await {
+        match s.store.create_capability(&who.actor(), &input).await {
             Ok(_) => return Ok(see_other("/capabilities")),
             Err(e) => errors = form_errors(e)?,
         }
     }
-    page(&s, StatusCode::UNPROCESSABLE_ENTITY, Some(&form), &errors).await
+    page(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, Some(&form), &errors).await
 }

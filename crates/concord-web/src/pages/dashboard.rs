@@ -9,7 +9,8 @@ use concord_domain::partnership::{PartnershipFilter, PartnershipSort, Stage};
 use concord_domain::PartnershipId;
 
 use super::partnerships::party_names;
-use super::{render, PageError};
+use super::{render, Chrome, PageError};
+use crate::auth::PageAuth;
 use crate::AppState;
 
 struct Bar {
@@ -32,6 +33,7 @@ struct Recent {
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     active: &'static str,
+    chrome: Chrome,
     total_partnerships: i64,
     active_partnerships: i64,
     pipeline_partnerships: i64,
@@ -42,8 +44,12 @@ struct DashboardPage {
     recent: Vec<Recent>,
 }
 
-pub async fn show(State(s): State<AppState>) -> Result<Response, PageError> {
-    let counts = s.store.partnership_stage_counts().await?;
+pub async fn show(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+) -> Result<Response, PageError> {
+    let actor = who.actor();
+    let counts = s.store.partnership_stage_counts(&actor).await?;
     let count_of = |st: Stage| counts.iter().find(|(s, _)| *s == st).map_or(0, |(_, n)| *n);
     let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let stage_bars: Vec<Bar> = counts
@@ -61,6 +67,7 @@ pub async fn show(State(s): State<AppState>) -> Result<Response, PageError> {
     let recent = s
         .store
         .list_partnerships(
+            &actor,
             &PartnershipFilter::default(),
             PartnershipSort::UpdatedDesc,
             PageRequest::new(Some(1), Some(6)).unwrap_or_default(),
@@ -88,6 +95,7 @@ pub async fn show(State(s): State<AppState>) -> Result<Response, PageError> {
         StatusCode::OK,
         &DashboardPage {
             active: "dashboard",
+            chrome: Chrome::load(&s, &who).await?,
             total_partnerships: counts.iter().map(|(_, n)| n).sum(),
             active_partnerships: count_of(Stage::Active) + count_of(Stage::UnderReview),
             pipeline_partnerships: count_of(Stage::Exploring)

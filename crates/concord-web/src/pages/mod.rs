@@ -11,53 +11,72 @@ use axum::Router;
 use concord_domain::ValidationErrors;
 use concord_storage::StoreError;
 
+use crate::api::{Access, RouteDef};
 use crate::AppState;
 
+mod account;
 mod api_docs;
 mod capabilities;
+mod chrome;
 mod dashboard;
 mod forms;
 mod organizations;
 mod partnerships;
+mod session;
 
+pub use chrome::Chrome;
 pub use forms::{CheckCategory, CheckGroup, Field, Opt, Section};
 
+/// Every page route, with its scope (see [`crate::api::Access`]).
+pub fn routes() -> Vec<RouteDef> {
+    use axum::http::Method as M;
+    use Access::*;
+    let r = |method, path, access, handler| RouteDef {
+        method,
+        path,
+        access,
+        handler,
+    };
+    vec![
+        r(M::GET, "/", Own, get(dashboard::show)),
+        r(M::GET, "/organizations", Ecosystem, get(organizations::list)),
+        r(M::POST, "/organizations", Ecosystem, post(organizations::create)),
+        r(M::GET, "/organizations.csv", Ecosystem, get(organizations::export_csv)),
+        r(M::GET, "/organizations/new", Ecosystem, get(organizations::new_form)),
+        r(M::GET, "/organizations/{id}", Ecosystem, get(organizations::show)),
+        r(M::POST, "/organizations/{id}", Ecosystem, post(organizations::update)),
+        r(M::GET, "/organizations/{id}/edit", Ecosystem, get(organizations::edit_form)),
+        r(M::GET, "/partnerships", Own, get(partnerships::list)),
+        r(M::POST, "/partnerships", Own, post(partnerships::create)),
+        r(M::GET, "/partnerships/new", Own, get(partnerships::new_form)),
+        r(M::GET, "/partnerships/{id}", Partnership, get(partnerships::show)),
+        r(M::POST, "/partnerships/{id}", Partnership, post(partnerships::update)),
+        r(M::GET, "/partnerships/{id}/edit", Partnership, get(partnerships::edit_form)),
+        r(M::POST, "/partnerships/{id}/transition", Partnership, post(partnerships::transition)),
+        r(M::POST, "/partnerships/{id}/archive", Partnership, post(partnerships::archive)),
+        r(M::POST, "/partnerships/{id}/notes", Partnership, post(partnerships::add_note)),
+        r(M::GET, "/capabilities", Ecosystem, get(capabilities::list)),
+        r(M::POST, "/capabilities", Ecosystem, post(capabilities::create)),
+        r(M::GET, "/account/tokens", Personal, get(account::tokens)),
+        r(M::POST, "/account/tokens", Personal, post(account::create_token)),
+        r(M::POST, "/account/tokens/{id}/revoke", Personal, post(account::revoke_token)),
+        r(M::GET, "/organization/members", Own, get(account::members)),
+        r(M::POST, "/organization/members/invite", Own, post(account::invite)),
+        r(M::POST, "/organization/members/{id}/role", Own, post(account::set_role)),
+        r(M::GET, "/organization/audit", Own, get(account::audit)),
+        r(M::POST, "/session/organization", Personal, post(session::switch_org)),
+        r(M::GET, "/sign-in", Public, get(session::sign_in_form)),
+        r(M::POST, "/sign-in", Public, post(session::sign_in)),
+        r(M::POST, "/sign-out", Public, post(session::sign_out)),
+        r(M::GET, "/invitations/{token}", Public, get(session::invitation)),
+        r(M::POST, "/invitations/{token}", Public, post(session::accept_invitation)),
+        r(M::GET, "/api", Public, get(api_docs::show)),
+        r(M::GET, "/static/style.css", Public, get(stylesheet)),
+    ]
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(dashboard::show))
-        .route(
-            "/organizations",
-            get(organizations::list).post(organizations::create),
-        )
-        .route("/organizations.csv", get(organizations::export_csv))
-        .route("/organizations/new", get(organizations::new_form))
-        .route(
-            "/organizations/{id}",
-            get(organizations::show).post(organizations::update),
-        )
-        .route("/organizations/{id}/edit", get(organizations::edit_form))
-        .route(
-            "/partnerships",
-            get(partnerships::list).post(partnerships::create),
-        )
-        .route("/partnerships/new", get(partnerships::new_form))
-        .route(
-            "/partnerships/{id}",
-            get(partnerships::show).post(partnerships::update),
-        )
-        .route("/partnerships/{id}/edit", get(partnerships::edit_form))
-        .route(
-            "/partnerships/{id}/transition",
-            post(partnerships::transition),
-        )
-        .route("/partnerships/{id}/archive", post(partnerships::archive))
-        .route(
-            "/capabilities",
-            get(capabilities::list).post(capabilities::create),
-        )
-        .route("/api", get(api_docs::show))
-        .route("/static/style.css", get(stylesheet))
-        .fallback(not_found)
+    crate::api::build(routes()).fallback(not_found)
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -78,6 +97,7 @@ async fn not_found() -> PageError {
 #[template(path = "error.html")]
 struct ErrorPage {
     active: &'static str,
+    chrome: Chrome,
     heading: String,
     message: String,
 }
@@ -86,6 +106,8 @@ struct ErrorPage {
 #[derive(Debug)]
 pub enum PageError {
     NotFound,
+    /// Refused with a status and a message people can act on (403 for a viewer writing, …).
+    Refused(StatusCode, String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -93,6 +115,8 @@ impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { .. } => PageError::NotFound,
+            StoreError::Forbidden(m) => PageError::Refused(StatusCode::FORBIDDEN, m),
+            StoreError::Gone(m) => PageError::Refused(StatusCode::GONE, m),
             other => PageError::Internal(Box::new(other)),
         }
     }
@@ -112,6 +136,7 @@ impl IntoResponse for PageError {
                 "Not found",
                 "There is nothing here. It may have been moved, or the address may be mistyped.",
             ),
+            PageError::Refused(status, message) => (*status, "Not allowed", message.as_str()),
             PageError::Internal(e) => {
                 crate::error::log_internal(e.as_ref());
                 (
@@ -123,6 +148,7 @@ impl IntoResponse for PageError {
         };
         let page = ErrorPage {
             active: "",
+            chrome: Chrome::default(),
             heading: heading.to_string(),
             message: message.to_string(),
         };
@@ -158,11 +184,6 @@ pub(crate) fn render<T: Template>(status: StatusCode, t: &T) -> Result<Response,
 /// A 303 redirect after a successful form post.
 pub(crate) fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
-}
-
-/// The actor recorded in the audit log for page writes (until accounts exist).
-pub(crate) fn web_actor() -> concord_storage::Actor {
-    concord_storage::Actor::new("web")
 }
 
 /// Splits a store error into validation errors to show on the form, or a page error.

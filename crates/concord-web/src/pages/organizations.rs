@@ -16,9 +16,10 @@ use concord_domain::{OrgId, ValidationErrors};
 use super::forms::{enum_options, summary};
 use super::PageId;
 use super::{
-    form_errors, render, see_other, web_actor, CheckCategory, CheckGroup, Field, Opt, PageError,
-    Pager, Section,
+    form_errors, render, see_other, CheckCategory, CheckGroup, Chrome, Field, Opt, PageError, Pager,
+    Section,
 };
+use crate::auth::PageAuth;
 use crate::extract::Form;
 use crate::AppState;
 
@@ -43,6 +44,7 @@ struct Row {
 #[template(path = "org_list.html")]
 struct ListPage {
     active: &'static str,
+    chrome: Chrome,
     q: String,
     kinds: Vec<Opt>,
     rows: Vec<Row>,
@@ -55,6 +57,7 @@ fn opt_num<T: ToString>(v: Option<T>) -> String {
 
 pub async fn list(
     State(s): State<AppState>,
+    PageAuth(who): PageAuth,
     Query(params): Query<ListParams>,
 ) -> Result<Response, PageError> {
     let kind: Option<OrgKind> = params.kind.as_deref().and_then(|k| k.parse().ok());
@@ -103,6 +106,7 @@ pub async fn list(
         StatusCode::OK,
         &ListPage {
             active: "organizations",
+            chrome: Chrome::load(&s, &who).await?,
             q,
             kinds: enum_options(
                 OrgKind::ALL,
@@ -489,6 +493,7 @@ fn field_label(field: &str) -> String {
 #[template(path = "org_form.html")]
 struct FormPage {
     active: &'static str,
+    chrome: Chrome,
     heading: String,
     action: String,
     submit_label: &'static str,
@@ -498,6 +503,7 @@ struct FormPage {
 }
 
 fn form_page(
+    chrome: Chrome,
     heading: String,
     action: String,
     submit_label: &'static str,
@@ -508,6 +514,7 @@ fn form_page(
 ) -> FormPage {
     FormPage {
         active: "organizations",
+        chrome,
         heading,
         action,
         submit_label,
@@ -517,11 +524,15 @@ fn form_page(
     }
 }
 
-pub async fn new_form(State(s): State<AppState>) -> Result<Response, PageError> {
+pub async fn new_form(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+) -> Result<Response, PageError> {
     let caps = s.store.list_capabilities().await?;
     render(
         StatusCode::OK,
         &form_page(
+            Chrome::load(&s, &who).await?,
             "New organization".into(),
             "/organizations".into(),
             "Create organization",
@@ -533,11 +544,15 @@ pub async fn new_form(State(s): State<AppState>) -> Result<Response, PageError> 
     )
 }
 
-pub async fn create(State(s): State<AppState>, form: Form) -> Result<Response, PageError> {
+pub async fn create(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+    form: Form,
+) -> Result<Response, PageError> {
     let values = Values::from_form(&form);
     let (input, mut errors) = values.to_input();
     if errors.is_empty() {
-        match s.store.create_organization(&web_actor(), &input).await {
+        match s.store.create_organization(&who.actor(), &input).await {
             Ok(org) => return Ok(see_other(&format!("/organizations/{}", org.id))),
             Err(e) => errors = form_errors(e)?,
         }
@@ -549,6 +564,7 @@ pub async fn create(State(s): State<AppState>, form: Form) -> Result<Response, P
     render(
         StatusCode::UNPROCESSABLE_ENTITY,
         &form_page(
+            Chrome::load(&s, &who).await?,
             "New organization".into(),
             "/organizations".into(),
             "Create organization",
@@ -562,6 +578,7 @@ pub async fn create(State(s): State<AppState>, form: Form) -> Result<Response, P
 
 pub async fn edit_form(
     State(s): State<AppState>,
+    PageAuth(who): PageAuth,
     PageId(id): PageId,
 ) -> Result<Response, PageError> {
     let org = s.store.get_organization(OrgId(id)).await?;
@@ -569,6 +586,7 @@ pub async fn edit_form(
     render(
         StatusCode::OK,
         &form_page(
+            Chrome::load(&s, &who).await?,
             format!("Edit {}", org.profile.name),
             format!("/organizations/{id}"),
             "Save changes",
@@ -582,6 +600,7 @@ pub async fn edit_form(
 
 pub async fn update(
     State(s): State<AppState>,
+    PageAuth(who): PageAuth,
     PageId(id): PageId,
     form: Form,
 ) -> Result<Response, PageError> {
@@ -591,7 +610,7 @@ pub async fn update(
     if errors.is_empty() {
         match s
             .store
-            .update_organization(&web_actor(), OrgId(id), &input)
+            .update_organization(&who.actor(), OrgId(id), &input)
             .await
         {
             Ok(_) => return Ok(see_other(&format!("/organizations/{id}"))),
@@ -604,6 +623,7 @@ pub async fn update(
     render(
         StatusCode::UNPROCESSABLE_ENTITY,
         &form_page(
+            Chrome::load(&s, &who).await?,
             format!("Edit {}", current.profile.name),
             format!("/organizations/{id}"),
             "Save changes",
@@ -636,6 +656,7 @@ struct PartnershipRow {
 #[template(path = "org_detail.html")]
 struct DetailPage {
     active: &'static str,
+    chrome: Chrome,
     id: OrgId,
     name: String,
     kind: &'static str,
@@ -654,10 +675,14 @@ struct DetailPage {
     partnerships: Vec<PartnershipRow>,
 }
 
-pub async fn show(State(s): State<AppState>, PageId(id): PageId) -> Result<Response, PageError> {
+pub async fn show(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+    PageId(id): PageId,
+) -> Result<Response, PageError> {
     let org = s.store.get_organization(OrgId(id)).await?;
     let caps = s.store.list_capabilities().await?;
-    let partnerships = s.store.partnerships_of(org.id).await?;
+    let partnerships = s.store.partnerships_of(&who.actor(), org.id).await?;
     let p = &org.profile;
     let none = || "—".to_string();
     let mut facts: Vec<(&'static str, String)> = vec![
@@ -757,6 +782,7 @@ pub async fn show(State(s): State<AppState>, PageId(id): PageId) -> Result<Respo
         StatusCode::OK,
         &DetailPage {
             active: "organizations",
+            chrome: Chrome::load(&s, &who).await?,
             id: org.id,
             name: p.name.clone(),
             kind: p.kind.label(),
@@ -794,7 +820,10 @@ pub async fn show(State(s): State<AppState>, PageId(id): PageId) -> Result<Respo
 }
 
 /// All organizations as CSV, in the format `concord import organizations` reads.
-pub async fn export_csv(State(s): State<AppState>) -> Result<Response, PageError> {
+pub async fn export_csv(
+    State(s): State<AppState>,
+    PageAuth(_): PageAuth,
+) -> Result<Response, PageError> {
     let orgs = s.store.all_organizations().await?;
     let profiles: Vec<_> = orgs.into_iter().map(|o| o.profile).collect();
     let mut buf = Vec::new();

@@ -15,8 +15,9 @@ use concord_storage::StoreError;
 use super::forms::{enum_options, summary};
 use super::PageId;
 use super::{
-    form_errors, human_time, render, see_other, web_actor, Field, Opt, PageError, Pager, Section,
+    form_errors, human_time, render, see_other, Chrome, Field, Opt, PageError, Pager, Section,
 };
+use crate::auth::{PageAuth, Principal};
 use crate::extract::Form;
 use crate::AppState;
 
@@ -49,6 +50,7 @@ struct Row {
 #[template(path = "partnership_list.html")]
 struct ListPage {
     active: &'static str,
+    chrome: Chrome,
     q: String,
     types: Vec<Opt>,
     stages: Vec<Opt>,
@@ -69,6 +71,7 @@ pub(crate) fn party_names(p: &Partnership) -> String {
 
 pub async fn list(
     State(s): State<AppState>,
+    PageAuth(who): PageAuth,
     Query(params): Query<ListParams>,
 ) -> Result<Response, PageError> {
     let ptype: Option<PartnershipType> = params
@@ -96,7 +99,7 @@ pub async fn list(
         q: Some(q.clone()),
         include_archived: archived,
     };
-    let page = s.store.list_partnerships(&filter, sort, page_req).await?;
+    let page = s.store.list_partnerships(&who.actor(), &filter, sort, page_req).await?;
     let orgs = s.store.organization_choices().await?;
     let pager = Pager::new(
         &page,
@@ -145,6 +148,7 @@ pub async fn list(
         StatusCode::OK,
         &ListPage {
             active: "partnerships",
+            chrome: Chrome::load(&s, &who).await?,
             q,
             types: enum_options(
                 PartnershipType::ALL,
@@ -190,7 +194,11 @@ struct LifecycleStep {
 #[template(path = "partnership_detail.html")]
 struct DetailPage {
     active: &'static str,
+    chrome: Chrome,
     p: Partnership,
+    can_manage: bool,
+    can_write_notes: bool,
+    notes: Vec<NoteRow>,
     archived: bool,
     next: Vec<Stage>,
     lifecycle: Vec<LifecycleStep>,
@@ -209,15 +217,34 @@ const MAIN_LINE: &[Stage] = &[
     Stage::Ended,
 ];
 
+struct NoteRow {
+    body: String,
+    author: String,
+    when: String,
+}
+
 async fn detail_page(
     s: &AppState,
+    who: &Principal,
     id: PartnershipId,
     status: StatusCode,
     notice: String,
     error: String,
 ) -> Result<Response, PageError> {
-    let p = s.store.get_partnership(id).await?;
-    let history = s.store.stage_history(id).await?;
+    let actor = who.actor();
+    let p = s.store.get_partnership(&actor, id).await?;
+    let history = s.store.stage_history(&actor, id).await?;
+    let notes = s
+        .store
+        .notes(&actor, id)
+        .await?
+        .into_iter()
+        .map(|n| NoteRow {
+            body: n.body,
+            author: n.author_name,
+            when: human_time(n.created_at),
+        })
+        .collect();
     let reached: Vec<Stage> = history.iter().map(|h| h.to_stage).collect();
     let mut steps: Vec<Stage> = MAIN_LINE.to_vec();
     if !steps.contains(&p.stage) {
@@ -253,6 +280,10 @@ async fn detail_page(
         status,
         &DetailPage {
             active: "partnerships",
+            chrome: Chrome::load(s, who).await?,
+            can_manage: who.acting.role.can_manage_partnerships(),
+            can_write_notes: who.acting.role.can_contribute(),
+            notes,
             archived: p.archived_at.is_some(),
             next: p.stage.next_stages().to_vec(),
             lifecycle,
@@ -271,6 +302,7 @@ pub struct ShowParams {
 
 pub async fn show(
     State(s): State<AppState>,
+    PageAuth(who): PageAuth,
     PageId(id): PageId,
     Query(params): Query<ShowParams>,
 ) -> Result<Response, PageError> {
@@ -280,11 +312,12 @@ pub async fn show(
         .and_then(|m| m.parse::<Stage>().ok())
         .map(|st| format!("Moved to {}.", st.label()))
         .unwrap_or_default();
-    detail_page(&s, PartnershipId(id), StatusCode::OK, notice, String::new()).await
+    detail_page(&s, &who, PartnershipId(id), StatusCode::OK, notice, String::new()).await
 }
 
 pub async fn transition(
     State(s): State<AppState>,
+    PageAuth(who): PageAuth,
     PageId(id): PageId,
     form: Form,
 ) -> Result<Response, PageError> {
@@ -292,9 +325,7 @@ pub async fn transition(
     let to = match form.get("to").parse::<Stage>() {
         Ok(to) => to,
         Err(e) => {
-            return detail_page(
-                &s,
-                id,
+            return detail_page(&s, &who, id,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 String::new(),
                 e.to_string(),
@@ -304,7 +335,7 @@ pub async fn transition(
     };
     match s
         .store
-        .transition_partnership(&web_actor(), id, to, form.get("note"))
+        .transition_partnership(&who.actor(), id, to, form.get("note"))
         .await
     {
         Ok(_) => Ok(see_other(&format!(
@@ -316,12 +347,13 @@ pub async fn transition(
             e @ (StoreError::IllegalTransition(_)
             | StoreError::Archived { .. }
             | StoreError::Conflict { .. }
+            | StoreError::Forbidden(_)
             | StoreError::Validation(_)),
         ) => {
-            let status = if matches!(e, StoreError::Validation(_)) {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                StatusCode::CONFLICT
+            let status = match e {
+                StoreError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                StoreError::Forbidden(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::CONFLICT,
             };
             let message = match &e {
                 StoreError::Conflict { message, .. } => message.clone(),
@@ -331,7 +363,7 @@ pub async fn transition(
                 .strip_prefix("invalid input: ")
                 .unwrap_or(&message)
                 .to_string();
-            detail_page(&s, id, status, String::new(), capitalize(&message)).await
+            detail_page(&s, &who, id, status, String::new(), capitalize(&message)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -345,10 +377,14 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-pub async fn archive(State(s): State<AppState>, PageId(id): PageId) -> Result<Response, PageError> {
+pub async fn archive(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+    PageId(id): PageId,
+) -> Result<Response, PageError> {
     let p = s
         .store
-        .archive_partnership(&web_actor(), PartnershipId(id))
+        .archive_partnership(&who.actor(), PartnershipId(id))
         .await?;
     Ok(see_other(&format!("/partnerships/{}", p.id)))
 }
@@ -557,6 +593,7 @@ fn field_label(field: &str) -> String {
 #[template(path = "partnership_form.html")]
 struct FormPage {
     active: &'static str,
+    chrome: Chrome,
     heading: String,
     action: String,
     submit_label: &'static str,
@@ -572,6 +609,7 @@ pub struct NewParams {
 
 pub async fn new_form(
     State(s): State<AppState>,
+    PageAuth(who): PageAuth,
     Query(params): Query<NewParams>,
 ) -> Result<Response, PageError> {
     let orgs = s.store.organization_choices().await?;
@@ -583,6 +621,7 @@ pub async fn new_form(
         StatusCode::OK,
         &FormPage {
             active: "partnerships",
+                chrome: Chrome::load(&s, &who).await?,
             heading: "New partnership".into(),
             action: "/partnerships".into(),
             submit_label: "Create partnership",
@@ -595,6 +634,7 @@ pub async fn new_form(
 
 async fn save(
     s: &AppState,
+    who: &Principal,
     existing: Option<PartnershipId>,
     form: &Form,
 ) -> Result<Result<PartnershipId, (Values, ValidationErrors)>, PageError> {
@@ -607,8 +647,8 @@ async fn save(
             }
         } else {
             let result = match existing {
-                None => s.store.create_partnership(&web_actor(), &input).await,
-                Some(id) => s.store.update_partnership(&web_actor(), id, &input).await,
+                None => s.store.create_partnership(&who.actor(), &input).await,
+                Some(id) => s.store.update_partnership(&who.actor(), id, &input).await,
             };
             match result {
                 Ok(p) => return Ok(Ok(p.id)),
@@ -619,8 +659,12 @@ async fn save(
     Ok(Err((values, errors)))
 }
 
-pub async fn create(State(s): State<AppState>, form: Form) -> Result<Response, PageError> {
-    match save(&s, None, &form).await? {
+pub async fn create(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+    form: Form,
+) -> Result<Response, PageError> {
+    match save(&s, &who, None, &form).await? {
         Ok(id) => Ok(see_other(&format!("/partnerships/{id}"))),
         Err((values, errors)) => {
             let orgs = s.store.organization_choices().await?;
@@ -628,6 +672,7 @@ pub async fn create(State(s): State<AppState>, form: Form) -> Result<Response, P
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &FormPage {
                     active: "partnerships",
+                chrome: Chrome::load(&s, &who).await?,
                     heading: "New partnership".into(),
                     action: "/partnerships".into(),
                     submit_label: "Create partnership",
@@ -642,14 +687,16 @@ pub async fn create(State(s): State<AppState>, form: Form) -> Result<Response, P
 
 pub async fn edit_form(
     State(s): State<AppState>,
+    PageAuth(who): PageAuth,
     PageId(id): PageId,
 ) -> Result<Response, PageError> {
-    let p = s.store.get_partnership(PartnershipId(id)).await?;
+    let p = s.store.get_partnership(&who.actor(), PartnershipId(id)).await?;
     let orgs = s.store.organization_choices().await?;
     render(
         StatusCode::OK,
         &FormPage {
             active: "partnerships",
+                chrome: Chrome::load(&s, &who).await?,
             heading: format!("Edit {}", p.name),
             action: format!("/partnerships/{id}"),
             submit_label: "Save changes",
@@ -662,12 +709,13 @@ pub async fn edit_form(
 
 pub async fn update(
     State(s): State<AppState>,
+    PageAuth(who): PageAuth,
     PageId(id): PageId,
     form: Form,
 ) -> Result<Response, PageError> {
     let id = PartnershipId(id);
-    let current = s.store.get_partnership(id).await?;
-    match save(&s, Some(id), &form).await {
+    let current = s.store.get_partnership(&who.actor(), id).await?;
+    match save(&s, &who, Some(id), &form).await {
         Ok(Ok(id)) => Ok(see_other(&format!("/partnerships/{id}"))),
         Ok(Err((values, errors))) => {
             let orgs = s.store.organization_choices().await?;
@@ -675,6 +723,7 @@ pub async fn update(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &FormPage {
                     active: "partnerships",
+                chrome: Chrome::load(&s, &who).await?,
                     heading: format!("Edit {}", current.name),
                     action: format!("/partnerships/{id}"),
                     submit_label: "Save changes",
@@ -685,5 +734,29 @@ pub async fn update(
             )
         }
         Err(e) => Err(e),
+    }
+}
+
+pub async fn add_note(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+    PageId(id): PageId,
+    form: Form,
+) -> Result<Response, PageError> {
+    let id = PartnershipId(id);
+    let input = concord_domain::note::NoteInput {
+        body: form.get("body").to_string(),
+    };
+    match s.store.create_note(&who.actor(), id, &input).await {
+        Ok(_) => Ok(see_other(&format!("/partnerships/{id}#notes"))),
+        Err(StoreError::Validation(e)) => {
+            let message = e
+                .errors()
+                .first()
+                .map(|f| format!("Note: {}", f.message))
+                .unwrap_or_default();
+            detail_page(&s, &who, id, StatusCode::UNPROCESSABLE_ENTITY, String::new(), message).await
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -1,31 +1,54 @@
-//! The test harness: a real Concord server on 127.0.0.1:0 over a fresh database, and typed helpers.
+//! The test harness: a real Concord server on 127.0.0.1:0 over a fresh database, a home
+//! organization with an admin and a read-write API token, and typed helpers.
 //! `on_both!` runs a test on SQLite always and on PostgreSQL when CONCORD_TEST_POSTGRES_URL is set.
 
 #![allow(dead_code)]
 
+use std::sync::OnceLock;
+
+use concord_domain::account::{Email, Role, TokenScope};
+use concord_domain::organization::{OrgKind, OrganizationInput};
+use concord_domain::OrgId;
 use concord_storage::testing::fresh_store;
-use concord_storage::{Backend, Store};
+use concord_storage::{Actor, Backend, Store};
+use concord_web::auth::{password, secret};
 use serde_json::{json, Value};
+
+/// The password of every test account.
+pub const PASSWORD: &str = "harbor lantern violet";
+
+/// One Argon2id hash of [`PASSWORD`], computed once per test binary (hashing is slow on purpose).
+pub fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| password::hash_blocking(PASSWORD).expect("hash"))
+}
 
 pub struct TestApp {
     pub base: String,
+    /// A client without cookies; requests carry the home admin's read-write token.
     pub client: reqwest::Client,
     pub store: Store,
+    /// The home organization (the one the default token acts for).
+    pub home: i64,
+    pub token: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A member of an organization: their e-mail and a token of theirs.
+pub struct Member {
+    pub email: String,
+    pub org: i64,
+    pub token: String,
 }
 
 impl TestApp {
     /// Starts the app on a free port over a fresh, migrated database (`None`: backend not configured).
     pub async fn spawn(backend: Backend, test: &str) -> Option<TestApp> {
         let store = fresh_store(backend, test).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = concord_web::AppState {
-            store: store.clone(),
-        };
+        let state = concord_web::AppState::new(store.clone());
         tokio::spawn(async move {
             concord_web::serve(listener, state, async {
                 let _ = rx.await;
@@ -33,24 +56,100 @@ impl TestApp {
             .await
             .expect("server");
         });
-        Some(TestApp {
+        let home = store
+            .create_organization(
+                &Actor::new("test"),
+                &OrganizationInput {
+                    name: "Home Health System".into(),
+                    kind: OrgKind::HealthSystem,
+                    ..OrganizationInput::default()
+                },
+            )
+            .await
+            .expect("home organization")
+            .id;
+        let mut app = TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
             store,
+            home: home.0,
+            token: String::new(),
             shutdown: Some(tx),
-        })
+        };
+        let admin = app.member("admin@home.example", home.0, Role::Admin, TokenScope::ReadWrite).await;
+        app.token = admin.token;
+        Some(app)
+    }
+
+    /// Creates a user with `role` in `org` and a token of theirs with `scope`.
+    pub async fn member(&self, email: &str, org: i64, role: Role, scope: TokenScope) -> Member {
+        let e = Email::parse(email).expect("email");
+        let user = match self.store.user_by_email(&e).await.expect("lookup") {
+            Some(u) => {
+                self.store
+                    .add_membership(&Actor::new("test"), u.id, OrgId(org), role)
+                    .await
+                    .expect("membership");
+                u
+            }
+            None => self
+                .store
+                .create_user(&Actor::new("test"), &e, "Test Person", password_hash(), OrgId(org), role)
+                .await
+                .expect("user"),
+        };
+        let acting = self.store.acting(user.id, OrgId(org)).await.expect("acting").expect("member");
+        let token = secret::new_secret(secret::TOKEN_PREFIX);
+        self.store
+            .create_token(
+                &Actor::new("test"),
+                &acting,
+                "test",
+                scope,
+                &secret::hash_secret(&token),
+                &token[..10],
+            )
+            .await
+            .expect("token");
+        Member { email: email.into(), org, token }
+    }
+
+    /// A new organization with one member of `role` (returns the organization id and the member).
+    pub async fn other_org(&self, name: &str, email: &str, role: Role) -> (i64, Member) {
+        let org = self
+            .store
+            .create_organization(
+                &Actor::new("test"),
+                &OrganizationInput {
+                    name: name.into(),
+                    kind: OrgKind::PhysicianGroup,
+                    ..OrganizationInput::default()
+                },
+            )
+            .await
+            .expect("organization")
+            .id
+            .0;
+        let m = self.member(email, org, role, TokenScope::ReadWrite).await;
+        (org, m)
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
+    /// GET as the home admin (token).
     pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.get_as(&self.token, path).await
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
+            .bearer_auth(token)
             .send()
             .await
             .expect("request")
@@ -62,15 +161,11 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn send_json(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: &Value,
-    ) -> (u16, Value) {
+    pub async fn send_json_as(&self, token: &str, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
         let r = self
             .client
             .request(method, self.url(path))
+            .bearer_auth(token)
             .json(body)
             .send()
             .await
@@ -79,32 +174,25 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        self.send_json(reqwest::Method::POST, path, body).await
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+        self.send_json_as(&self.token, method, path, body).await
     }
 
-    pub async fn post_form(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .form(pairs)
-            .send()
-            .await
-            .expect("request")
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send_json(reqwest::Method::POST, path, body).await
     }
 
     /// Creates an organization through the API and returns its id.
     pub async fn org(&self, name: &str, kind: &str) -> i64 {
         let (status, body) = self
-            .post_json(
-                "/api/v1/organizations",
-                &json!({ "name": name, "kind": kind }),
-            )
+            .post_json("/api/v1/organizations", &json!({ "name": name, "kind": kind }))
             .await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_i64().expect("id")
     }
 
-    /// Creates a partnership between `a` and `b` through the API and returns its id.
+    /// Creates a partnership between `a` and `b` through the API (the home organization must be
+    /// one of them) and returns its id.
     pub async fn partnership(&self, name: &str, a: i64, b: i64) -> i64 {
         let (status, body) = self
             .post_json(
@@ -122,6 +210,76 @@ impl TestApp {
             .await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_i64().expect("id")
+    }
+
+    /// Signs in through the sign-in form and returns a cookie-keeping session.
+    pub async fn sign_in(&self, email: &str) -> Session {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let r = client
+            .post(self.url("/sign-in"))
+            .form(&[("email", email), ("password", PASSWORD), ("next", "/")])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(r.status(), 303, "sign-in as {email} succeeds");
+        let mut s = Session {
+            base: self.base.clone(),
+            client,
+            csrf: String::new(),
+        };
+        let html = s.get("/").await.text().await.expect("home page");
+        s.csrf = csrf_in(&html).expect("the page carries a CSRF token");
+        s
+    }
+}
+
+/// The CSRF token in a page's forms.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let i = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    let j = html[i..].find('"')? + i;
+    Some(html[i..j].to_string())
+}
+
+/// A signed-in browser-like client (cookies kept; forms carry the CSRF token).
+pub struct Session {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub csrf: String,
+}
+
+impl Session {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Posts a form with this session's CSRF token added.
+    pub async fn post_form(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+        let mut all: Vec<(&str, &str)> = pairs.to_vec();
+        all.push(("csrf", &self.csrf));
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(&all)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Posts a form exactly as given (no CSRF token added).
+    pub async fn post_raw_form(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(pairs)
+            .send()
+            .await
+            .expect("request")
     }
 }
 
