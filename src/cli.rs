@@ -295,10 +295,12 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
     }
 }
 
-
 /// Resolves an organization given by id or exact name.
 async fn resolve_org(store: &Store, org: &str) -> Result<(OrgId, String), String> {
-    let choices = store.organization_choices().await.map_err(|e| error_chain(&e))?;
+    let choices = store
+        .organization_choices()
+        .await
+        .map_err(|e| error_chain(&e))?;
     let by_id = org.parse::<i64>().ok();
     choices
         .into_iter()
@@ -315,24 +317,38 @@ async fn accounts(cli: &Cli) -> Result<(), String> {
     let store = connect(&config).await?;
     let actor = Actor::new("cli");
     let result = match &cli.command {
-        Command::User(UserCommand::Add { email, name, org, role, password_stdin }) => {
+        Command::User(UserCommand::Add {
+            email,
+            name,
+            org,
+            role,
+            password_stdin,
+        }) => {
             let email = Email::parse(email).map_err(|m| format!("--email: {m}"))?;
             let role = parse_role(role)?;
             let (org_id, org_name) = resolve_org(&store, org).await?;
             let (password, generated) = if *password_stdin {
                 let mut line = String::new();
-                std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the password: {e}"))?;
                 (line.trim_end_matches(['\r', '\n']).to_string(), false)
             } else {
                 (concord_web::auth::secret::new_secret(""), true)
             };
-            check_password(&password, Some(&email)).map_err(|e| format!("password: {}", e.message))?;
+            check_password(&password, Some(&email))
+                .map_err(|e| format!("password: {}", e.message))?;
             let hash = concord_web::auth::password::hash(password.clone()).await?;
             let user = store
                 .create_user(&actor, &email, name, &hash, org_id, role)
                 .await
                 .map_err(|e| error_chain(&e))?;
-            println!("Created {} ({}) as {} of {org_name}.", user.display_name, user.email, role.as_str());
+            println!(
+                "Created {} ({}) as {} of {org_name}.",
+                user.display_name,
+                user.email,
+                role.as_str()
+            );
             if generated {
                 println!("Password (shown once): {password}");
             }
@@ -353,7 +369,12 @@ async fn accounts(cli: &Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Token(TokenCommand::Create { email, org, scope, name }) => {
+        Command::Token(TokenCommand::Create {
+            email,
+            org,
+            scope,
+            name,
+        }) => {
             let email = Email::parse(email).map_err(|m| format!("--email: {m}"))?;
             let scope: TokenScope = scope.parse().map_err(|e| format!("--scope: {e}"))?;
             let (org_id, org_name) = resolve_org(&store, org).await?;
@@ -367,7 +388,8 @@ async fn accounts(cli: &Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| error_chain(&e))?
                 .ok_or_else(|| format!("{email} is not a member of {org_name}"))?;
-            let token = concord_web::auth::secret::new_secret(concord_web::auth::secret::TOKEN_PREFIX);
+            let token =
+                concord_web::auth::secret::new_secret(concord_web::auth::secret::TOKEN_PREFIX);
             let prefix: String = token.chars().take(10).collect();
             store
                 .create_token(
@@ -381,7 +403,10 @@ async fn accounts(cli: &Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| error_chain(&e))?;
             println!("{token}");
-            eprintln!("API token for {email} acting for {org_name}, scope {}. It is shown only now.", scope.as_str());
+            eprintln!(
+                "API token for {email} acting for {org_name}, scope {}. It is shown only now.",
+                scope.as_str()
+            );
             Ok(())
         }
         Command::Invite { email, org, role } => {

@@ -98,7 +98,14 @@ pub async fn load(store: &Store) -> Result<String, String> {
         let email = Email::parse(&format!("admin@{}.example", slug(name)))
             .map_err(|e| format!("demo account for {name}: {e}"))?;
         store
-            .create_user(&actor, &email, &format!("{name} admin"), &hash, *id, Role::Admin)
+            .create_user(
+                &actor,
+                &email,
+                &format!("{name} admin"),
+                &hash,
+                *id,
+                Role::Admin,
+            )
             .await
             .map_err(|e| format!("demo account {email}: {e}"))?;
         accounts.push(format!("  {email:<58} admin of {name}"));
@@ -106,7 +113,14 @@ pub async fn load(store: &Store) -> Result<String, String> {
     if ids.len() >= 2 {
         let adviser = Email::parse(DEMO_ADVISER).map_err(|e| e.to_string())?;
         let user = store
-            .create_user(&actor, &adviser, "Robin Adviser", &hash, ids[0].1, Role::Viewer)
+            .create_user(
+                &actor,
+                &adviser,
+                "Robin Adviser",
+                &hash,
+                ids[0].1,
+                Role::Viewer,
+            )
             .await
             .map_err(|e| format!("demo account {adviser}: {e}"))?;
         store

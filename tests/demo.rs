@@ -4,7 +4,7 @@
 use concord_domain::paging::PageRequest;
 use concord_domain::partnership::{PartnershipFilter, PartnershipSort, PartnershipType};
 use concord_storage::testing::fresh_store;
-use concord_storage::{Backend, Store};
+use concord_storage::{Actor, Backend, Store};
 
 async fn check(store: Store) {
     let summary = concord::demo::load(&store).await.expect("demo loads");
@@ -21,6 +21,7 @@ async fn check(store: Store) {
     );
     let all = store
         .list_partnerships(
+            &Actor::new("test"),
             &PartnershipFilter {
                 include_archived: true,
                 ..PartnershipFilter::default()

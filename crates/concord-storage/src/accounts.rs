@@ -36,6 +36,23 @@ impl TryFrom<UserRow> for User {
 }
 
 #[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    acting: ActingRow,
+    secret: String,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenInfoRow {
+    #[sqlx(flatten)]
+    acting: ActingRow,
+    token_id: i64,
+    scope: String,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
 struct ActingRow {
     user_id: i64,
     email: String,
@@ -144,7 +161,7 @@ impl TryFrom<InvitationRow> for Invitation {
     }
 }
 
-const ACTING_SELECT: &str = "SELECT u.id AS user_id, u.email, u.display_name, o.id AS org_id, o.name AS org_name, m.role \
+const ACTING_SELECT: &str = "SELECT u.id AS user_id, u.email AS email, u.display_name AS display_name, o.id AS org_id, o.name AS org_name, m.role AS role \
      FROM users u JOIN memberships m ON m.user_id = u.id JOIN organizations o ON o.id = m.organization_id";
 
 const INVITATION_SELECT: &str = "SELECT i.id, i.organization_id, o.name AS organization_name, i.email, i.role, i.created_at, \
@@ -226,8 +243,18 @@ impl Store {
                 .bind(ts)
                 .execute(&mut *tx)
                 .await?;
-            audit!(&mut *tx, actor, "create", "membership", format!("{org}:{user}"), [org.0], None,
-                Some(serde_json::json!({ "user_id": user.0, "organization_id": org.0, "role": role.as_str() })));
+            audit!(
+                &mut *tx,
+                actor,
+                "create",
+                "membership",
+                format!("{org}:{user}"),
+                [org.0],
+                None,
+                Some(
+                    serde_json::json!({ "user_id": user.0, "organization_id": org.0, "role": role.as_str() })
+                )
+            );
             tx.commit().await?;
         });
         Ok(())
@@ -436,42 +463,24 @@ impl Store {
 
     /// The live session with this id hash (expired sessions are not returned).
     pub async fn session(&self, id_hash: &str) -> Result<Option<SessionInfo>, StoreError> {
-        let sql = "SELECT u.id AS user_id, u.email, u.display_name, o.id AS org_id, o.name AS org_name, m.role, \
-                   s.csrf_token, s.expires_at \
+        let sql = "SELECT u.id AS user_id, u.email AS email, u.display_name AS display_name, o.id AS org_id, \
+                   o.name AS org_name, m.role AS role, s.csrf_token AS secret, s.expires_at AS expires_at \
                    FROM sessions s JOIN users u ON u.id = s.user_id \
                    JOIN memberships m ON m.user_id = s.user_id AND m.organization_id = s.acting_org_id \
                    JOIN organizations o ON o.id = s.acting_org_id \
                    WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL";
-        let row: Option<(
-            i64,
-            String,
-            String,
-            i64,
-            String,
-            String,
-            String,
-            DateTime<Utc>,
-        )> = run!(&self.read, |p| sqlx::query_as(sql)
+        let row = run!(&self.read, |p| sqlx::query_as::<_, SessionRow>(sql)
             .bind(id_hash)
             .bind(now())
             .fetch_optional(p)
             .await?);
-        row.map(
-            |(user_id, email, display_name, org_id, org_name, role, csrf_token, expires_at)| {
-                Ok(SessionInfo {
-                    acting: Acting::try_from(ActingRow {
-                        user_id,
-                        email,
-                        display_name,
-                        org_id,
-                        org_name,
-                        role,
-                    })?,
-                    csrf_token,
-                    expires_at,
-                })
-            },
-        )
+        row.map(|r| {
+            Ok(SessionInfo {
+                csrf_token: r.secret,
+                expires_at: r.expires_at,
+                acting: r.acting.try_into()?,
+            })
+        })
         .transpose()
     }
 
@@ -674,46 +683,27 @@ impl Store {
 
     /// The unrevoked token with this hash, with who it acts as (the user must still be a member).
     pub async fn token(&self, token_hash: &str) -> Result<Option<TokenInfo>, StoreError> {
-        let sql = "SELECT u.id AS user_id, u.email, u.display_name, o.id AS org_id, o.name AS org_name, m.role, \
-                   t.id, t.scope, t.last_used_at \
+        let sql = "SELECT u.id AS user_id, u.email AS email, u.display_name AS display_name, o.id AS org_id, \
+                   o.name AS org_name, m.role AS role, t.id AS token_id, t.scope AS scope, t.last_used_at AS last_used_at \
                    FROM api_tokens t JOIN users u ON u.id = t.user_id \
                    JOIN memberships m ON m.user_id = t.user_id AND m.organization_id = t.organization_id \
                    JOIN organizations o ON o.id = t.organization_id \
                    WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL";
-        #[allow(clippy::type_complexity)]
-        let row: Option<(
-            i64,
-            String,
-            String,
-            i64,
-            String,
-            String,
-            i64,
-            String,
-            Option<DateTime<Utc>>,
-        )> = run!(&self.read, |p| sqlx::query_as(sql)
+        let row = run!(&self.read, |p| sqlx::query_as::<_, TokenInfoRow>(sql)
             .bind(token_hash)
             .fetch_optional(p)
             .await?);
-        row.map(
-            |(user_id, email, display_name, org_id, org_name, role, id, scope, last_used_at)| {
-                Ok(TokenInfo {
-                    token_id: TokenId(id),
-                    acting: Acting::try_from(ActingRow {
-                        user_id,
-                        email,
-                        display_name,
-                        org_id,
-                        org_name,
-                        role,
-                    })?,
-                    scope: scope
-                        .parse()
-                        .map_err(|_| StoreError::Corrupt(format!("token {id}: scope")))?,
-                    last_used_at,
-                })
-            },
-        )
+        row.map(|r| {
+            Ok(TokenInfo {
+                token_id: TokenId(r.token_id),
+                scope: r
+                    .scope
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("token {}: scope", r.token_id)))?,
+                last_used_at: r.last_used_at,
+                acting: r.acting.try_into()?,
+            })
+        })
         .transpose()
     }
 
@@ -745,13 +735,22 @@ impl Store {
         if let Some(acting) = &actor.acting {
             acting.require_admin()?;
             if acting.org_id != org {
-                return Err(StoreError::NotFound { entity: "organization" });
+                return Err(StoreError::NotFound {
+                    entity: "organization",
+                });
             }
         }
         if self.existing_organizations(&[org]).await?.is_empty() {
-            return Err(StoreError::NotFound { entity: "organization" });
+            return Err(StoreError::NotFound {
+                entity: "organization",
+            });
         }
-        if self.members(org).await?.iter().any(|m| &m.user.email == email) {
+        if self
+            .members(org)
+            .await?
+            .iter()
+            .any(|m| &m.user.email == email)
+        {
             return Err(StoreError::Conflict {
                 field: "email".into(),
                 message: format!("{email} is already a member"),
@@ -773,8 +772,16 @@ impl Store {
             .bind(ts + ttl)
             .fetch_one(&mut *tx)
             .await?;
-            audit!(&mut *tx, actor, "create", "invitation", id, [org.0], None,
-                Some(serde_json::json!({ "email": email.as_str(), "role": role.as_str() })));
+            audit!(
+                &mut *tx,
+                actor,
+                "create",
+                "invitation",
+                id,
+                [org.0],
+                None,
+                Some(serde_json::json!({ "email": email.as_str(), "role": role.as_str() }))
+            );
             tx.commit().await?;
             id
         });

@@ -1,9 +1,9 @@
 //! The capability catalogue.
 
+use concord_domain::account::Acting;
 use concord_domain::capability::{
     parse_catalogue, Capability, CapabilityCode, CapabilityInput, SHIPPED_CATALOGUE_CSV,
 };
-use concord_domain::account::Acting;
 use concord_domain::ValidationErrors;
 
 use crate::audit::{audit, Actor};
@@ -124,7 +124,16 @@ impl Store {
             .bind(ts)
             .execute(&mut *tx)
             .await?;
-            audit!(&mut *tx, actor, "create", "capability", c.code, Vec::<i64>::new(), None, serde_json::to_value(&c).ok());
+            audit!(
+                &mut *tx,
+                actor,
+                "create",
+                "capability",
+                c.code,
+                Vec::<i64>::new(),
+                None,
+                serde_json::to_value(&c).ok()
+            );
             tx.commit().await?;
         });
         Ok(c)
@@ -169,8 +178,16 @@ impl Store {
                     entity: "capability",
                 });
             }
-            audit!(&mut *tx, actor, "update", "capability", c.code, Vec::<i64>::new(),
-                serde_json::to_value(&before).ok(), serde_json::to_value(&c).ok());
+            audit!(
+                &mut *tx,
+                actor,
+                "update",
+                "capability",
+                c.code,
+                Vec::<i64>::new(),
+                serde_json::to_value(&before).ok(),
+                serde_json::to_value(&c).ok()
+            );
             tx.commit().await?;
         });
         Ok(c)

@@ -44,7 +44,9 @@ impl Store {
     pub async fn notes(&self, actor: &Actor, id: PartnershipId) -> Result<Vec<Note>, StoreError> {
         self.get_partnership(actor, id).await?;
         let acting = person(actor)?;
-        let sql = format!("{SELECT} WHERE n.partnership_id = $1 AND n.organization_id = $2 ORDER BY n.id DESC");
+        let sql = format!(
+            "{SELECT} WHERE n.partnership_id = $1 AND n.organization_id = $2 ORDER BY n.id DESC"
+        );
         let rows = run!(&self.read, |p| sqlx::query_as::<_, NoteRow>(&sql)
             .bind(id.0)
             .bind(acting.org_id.0)
@@ -79,8 +81,16 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             // Private: the entry concerns the writing organization only, so only its admins read it.
-            audit!(&mut *tx, actor, "create", "note", note_id, [acting.org_id.0], None,
-                Some(serde_json::json!({ "partnership_id": id.0, "body": body })));
+            audit!(
+                &mut *tx,
+                actor,
+                "create",
+                "note",
+                note_id,
+                [acting.org_id.0],
+                None,
+                Some(serde_json::json!({ "partnership_id": id.0, "body": body }))
+            );
             tx.commit().await?;
             note_id
         });
@@ -95,8 +105,7 @@ impl Store {
 
 /// Notes belong to an organization, so only a person acting for one can read or write them.
 fn person(actor: &Actor) -> Result<&Acting, StoreError> {
-    actor
-        .acting
-        .as_ref()
-        .ok_or_else(|| StoreError::Forbidden("notes belong to an organization; sign in to read them".into()))
+    actor.acting.as_ref().ok_or_else(|| {
+        StoreError::Forbidden("notes belong to an organization; sign in to read them".into())
+    })
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
+use concord_domain::account::Acting;
 use concord_domain::capability::CapabilityCode;
 use concord_domain::csv_io::{OrgRow as CsvOrgRow, RowError};
 use concord_domain::organization::{
@@ -11,7 +12,6 @@ use concord_domain::organization::{
 };
 use concord_domain::paging::{Page, PageRequest};
 use concord_domain::text::name_key;
-use concord_domain::account::Acting;
 use concord_domain::OrgId;
 
 use crate::audit::{audit, Actor};
@@ -198,7 +198,16 @@ impl Store {
         let id = run!(&self.write, |p| {
             let mut tx = p.begin_with(begin_write(self.backend)).await?;
             let id = insert_org!(tx, &profile, ts);
-            audit!(&mut *tx, actor, "create", "organization", id, [id], None, serde_json::to_value(&profile).ok());
+            audit!(
+                &mut *tx,
+                actor,
+                "create",
+                "organization",
+                id,
+                [id],
+                None,
+                serde_json::to_value(&profile).ok()
+            );
             tx.commit().await?;
             id
         });
@@ -254,8 +263,16 @@ impl Store {
                 });
             }
             write_caps!(tx, id.0, &profile);
-            audit!(&mut *tx, actor, "update", "organization", id, [id.0],
-                serde_json::to_value(&before.profile).ok(), serde_json::to_value(&profile).ok());
+            audit!(
+                &mut *tx,
+                actor,
+                "update",
+                "organization",
+                id,
+                [id.0],
+                serde_json::to_value(&before.profile).ok(),
+                serde_json::to_value(&profile).ok()
+            );
             tx.commit().await?;
         });
         self.get_organization(id).await
@@ -497,8 +514,16 @@ impl Store {
             let result: Result<(), StoreError> = async {
                 for r in rows {
                     let id = insert_org!(tx, &r.profile, ts);
-                    audit!(&mut *tx, actor, "import", "organization", id, [id], None,
-                        Some(serde_json::json!({ "name": r.profile.name, "line": r.line })));
+                    audit!(
+                        &mut *tx,
+                        actor,
+                        "import",
+                        "organization",
+                        id,
+                        [id],
+                        None,
+                        Some(serde_json::json!({ "name": r.profile.name, "line": r.line }))
+                    );
                 }
                 Ok(())
             }

@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, Utc};
 
+use concord_domain::account::Acting;
 use concord_domain::paging::{Page, PageRequest};
 use concord_domain::partnership::{
     Partnership, PartnershipDraft, PartnershipFilter, PartnershipInput, PartnershipSort, Party,
     Stage, StageChange,
 };
-use concord_domain::account::Acting;
 use concord_domain::{OrgId, PartnershipId, ValidationErrors};
 
 use crate::audit::{audit, Actor};
@@ -165,8 +165,16 @@ impl Store {
             .bind(ts)
             .execute(&mut *tx)
             .await?;
-            audit!(&mut *tx, actor, "create", "partnership", id,
-                d.parties.iter().map(|p| p.organization_id.0), None, Some(draft_json(&d, Stage::Exploring)));
+            audit!(
+                &mut *tx,
+                actor,
+                "create",
+                "partnership",
+                id,
+                d.parties.iter().map(|p| p.organization_id.0),
+                None,
+                Some(draft_json(&d, Stage::Exploring))
+            );
             tx.commit().await?;
             id
         });
@@ -224,9 +232,19 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            audit!(&mut *tx, actor, "update", "partnership", id,
-                d.parties.iter().map(|p| p.organization_id.0).chain(current.parties.iter().map(|p| p.organization_id.0)),
-                Some(partnership_json(&current)), Some(draft_json(&d, current.stage)));
+            audit!(
+                &mut *tx,
+                actor,
+                "update",
+                "partnership",
+                id,
+                d.parties
+                    .iter()
+                    .map(|p| p.organization_id.0)
+                    .chain(current.parties.iter().map(|p| p.organization_id.0)),
+                Some(partnership_json(&current)),
+                Some(draft_json(&d, current.stage))
+            );
             tx.commit().await?;
         });
         self.get_partnership(actor, id).await
@@ -433,10 +451,16 @@ impl Store {
             .bind(ts)
             .execute(&mut *tx)
             .await?;
-            audit!(&mut *tx, actor, "transition", "partnership", id,
+            audit!(
+                &mut *tx,
+                actor,
+                "transition",
+                "partnership",
+                id,
                 current.parties.iter().map(|p| p.organization_id.0),
                 Some(serde_json::json!({ "stage": from.as_str() })),
-                Some(serde_json::json!({ "stage": to.as_str(), "note": note })));
+                Some(serde_json::json!({ "stage": to.as_str(), "note": note }))
+            );
             tx.commit().await?;
         });
         self.get_partnership(actor, id).await
@@ -462,10 +486,16 @@ impl Store {
             .await?
             .rows_affected();
             if n == 1 {
-                audit!(&mut *tx, actor, "archive", "partnership", id,
+                audit!(
+                    &mut *tx,
+                    actor,
+                    "archive",
+                    "partnership",
+                    id,
                     current.parties.iter().map(|p| p.organization_id.0),
                     Some(serde_json::json!({ "archived_at": null })),
-                    Some(serde_json::json!({ "archived_at": ts })));
+                    Some(serde_json::json!({ "archived_at": ts }))
+                );
             }
             tx.commit().await?;
         });
@@ -513,12 +543,14 @@ impl Store {
         &self,
         actor: &Actor,
     ) -> Result<Vec<(Stage, i64)>, StoreError> {
-        let mut q = SqlBuilder::new("SELECT stage, COUNT(*) FROM partnerships WHERE archived_at IS NULL");
+        let mut q =
+            SqlBuilder::new("SELECT stage, COUNT(*) FROM partnerships WHERE archived_at IS NULL");
         Self::visible_to(actor, &mut q);
         q.push(" GROUP BY stage");
-        let rows: Vec<(String, i64)> = run!(&self.read, |p| bind_args!(sqlx::query_as(&q.sql), &q.args)
-            .fetch_all(p)
-            .await?);
+        let rows: Vec<(String, i64)> =
+            run!(&self.read, |p| bind_args!(sqlx::query_as(&q.sql), &q.args)
+                .fetch_all(p)
+                .await?);
         let mut out: Vec<(Stage, i64)> = Stage::ALL.iter().map(|s| (*s, 0)).collect();
         for (s, n) in rows {
             if let Ok(st) = s.parse::<Stage>() {

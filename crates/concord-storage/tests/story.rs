@@ -1,15 +1,15 @@
 //! One storage story, run on SQLite always and on PostgreSQL when CONCORD_TEST_POSTGRES_URL is set.
 
+use concord_domain::account::{Email, Role, TokenScope};
+use concord_domain::audit::AuditFilter;
 use concord_domain::capability::{CapabilityCategory, CapabilityInput, ContinuumLevel};
 use concord_domain::csv_io::parse_organizations;
+use concord_domain::note::NoteInput;
 use concord_domain::organization::{OrgKind, OrganizationFilter, OrganizationInput};
 use concord_domain::paging::PageRequest;
 use concord_domain::partnership::{
     PartnershipFilter, PartnershipInput, PartnershipSort, PartnershipType, PartyInput, Stage,
 };
-use concord_domain::account::{Email, Role, TokenScope};
-use concord_domain::audit::AuditFilter;
-use concord_domain::note::NoteInput;
 use concord_domain::OrgId;
 use concord_storage::testing::fresh_store;
 use concord_storage::{Actor, Backend, ImportError, Store, StoreError};
@@ -276,7 +276,9 @@ on_both!(partnership_lifecycle, |store: Store| async move {
         .unwrap_err();
     assert!(matches!(err, StoreError::Archived { .. }));
     let listed = store
-        .list_partnerships(&actor(), &PartnershipFilter::default(),
+        .list_partnerships(
+            &actor(),
+            &PartnershipFilter::default(),
             PartnershipSort::Name,
             PageRequest::default(),
         )
@@ -306,7 +308,9 @@ on_both!(
             Err(StoreError::Validation(_))
         ));
         let listed = store
-            .list_partnerships(&actor(), &PartnershipFilter {
+            .list_partnerships(
+                &actor(),
+                &PartnershipFilter {
                     include_archived: true,
                     ..Default::default()
                 },
@@ -379,7 +383,9 @@ on_both!(
         assert_eq!(page.items[0].name, "Partnership 6");
 
         let page = store
-            .list_partnerships(&actor(), &PartnershipFilter::default(),
+            .list_partnerships(
+                &actor(),
+                &PartnershipFilter::default(),
                 PartnershipSort::NameDesc,
                 PageRequest::new(Some(2), Some(3)).unwrap(),
             )
@@ -393,7 +399,9 @@ on_both!(
         );
         assert!(page.items.iter().all(|p| p.parties.len() == 2));
         let page = store
-            .list_partnerships(&actor(), &PartnershipFilter::default(),
+            .list_partnerships(
+                &actor(),
+                &PartnershipFilter::default(),
                 PartnershipSort::Stage,
                 PageRequest::default(),
             )
@@ -434,7 +442,14 @@ on_both!(csv_import_is_all_or_nothing, |store: Store| async move {
 async fn member(store: &Store, email: &str, org: OrgId, role: Role) -> Actor {
     let email = Email::parse(email).unwrap();
     let user = store
-        .create_user(&actor(), &email, "Test Person", "$argon2id$not-used-here", org, role)
+        .create_user(
+            &actor(),
+            &email,
+            "Test Person",
+            "$argon2id$not-used-here",
+            org,
+            role,
+        )
         .await
         .unwrap();
     let acting = store.acting(user.id, org).await.unwrap().unwrap();
@@ -443,34 +458,100 @@ async fn member(store: &Store, email: &str, org: OrgId, role: Role) -> Actor {
 
 on_both!(the_boundary_between_partners, |store: Store| async move {
     let (a, b) = two_orgs(&store).await;
-    let c = store.create_organization(&actor(), &org("County Health", OrgKind::PublicHealth)).await.unwrap().id;
-    let p = store.create_partnership(&actor(), &partnership(a, b)).await.unwrap();
+    let c = store
+        .create_organization(&actor(), &org("County Health", OrgKind::PublicHealth))
+        .await
+        .unwrap()
+        .id;
+    let p = store
+        .create_partnership(&actor(), &partnership(a, b))
+        .await
+        .unwrap();
     let alice = member(&store, "alice@shoreline.example", a, Role::Admin).await;
     let bob = member(&store, "bob@harbor.example", b, Role::Viewer).await;
     let dana = member(&store, "dana@harbor.example", b, Role::Admin).await;
     let carol = member(&store, "carol@county.example", c, Role::AllianceManager).await;
 
     // An outsider sees nothing, and cannot act: every answer is "not found".
-    assert!(matches!(store.get_partnership(&carol, p.id).await, Err(StoreError::NotFound { .. })));
-    let listed = store.list_partnerships(&carol, &PartnershipFilter::default(), PartnershipSort::Name, PageRequest::default()).await.unwrap();
+    assert!(matches!(
+        store.get_partnership(&carol, p.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let listed = store
+        .list_partnerships(
+            &carol,
+            &PartnershipFilter::default(),
+            PartnershipSort::Name,
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
     assert_eq!(listed.total, 0);
-    assert!(matches!(store.transition_partnership(&carol, p.id, Stage::Assessing, "").await, Err(StoreError::NotFound { .. })));
-    assert!(matches!(store.stage_history(&carol, p.id).await, Err(StoreError::NotFound { .. })));
-    assert!(matches!(store.notes(&carol, p.id).await, Err(StoreError::NotFound { .. })));
-    assert!(matches!(store.archive_partnership(&carol, p.id).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store
+            .transition_partnership(&carol, p.id, Stage::Assessing, "")
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.stage_history(&carol, p.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.notes(&carol, p.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.archive_partnership(&carol, p.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
     assert_eq!(store.partnerships_of(&carol, a).await.unwrap().len(), 0);
     // …and cannot record a partnership between other organizations.
-    let StoreError::Validation(e) = store.create_partnership(&carol, &partnership(a, b)).await.unwrap_err() else { panic!() };
+    let StoreError::Validation(e) = store
+        .create_partnership(&carol, &partnership(a, b))
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
     assert_eq!(e.errors()[0].code, "acting_organization_missing");
 
     // A viewer of a party reads but cannot write.
     assert_eq!(store.get_partnership(&bob, p.id).await.unwrap().id, p.id);
-    assert!(matches!(store.transition_partnership(&bob, p.id, Stage::Assessing, "").await, Err(StoreError::Forbidden(_))));
-    assert!(matches!(store.create_note(&bob, p.id, &NoteInput { body: "x".into() }).await, Err(StoreError::Forbidden(_))));
+    assert!(matches!(
+        store
+            .transition_partnership(&bob, p.id, Stage::Assessing, "")
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        store
+            .create_note(&bob, p.id, &NoteInput { body: "x".into() })
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
 
     // Notes stay inside the organization that wrote them.
-    store.create_note(&alice, p.id, &NoteInput { body: "Their CFO is new; go slowly.".into() }).await.unwrap();
-    store.create_note(&dana, p.id, &NoteInput { body: "Push for a bigger share.".into() }).await.unwrap();
+    store
+        .create_note(
+            &alice,
+            p.id,
+            &NoteInput {
+                body: "Their CFO is new; go slowly.".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .create_note(
+            &dana,
+            p.id,
+            &NoteInput {
+                body: "Push for a bigger share.".into(),
+            },
+        )
+        .await
+        .unwrap();
     let a_notes = store.notes(&alice, p.id).await.unwrap();
     assert_eq!(a_notes.len(), 1);
     assert_eq!(a_notes[0].body, "Their CFO is new; go slowly.");
@@ -479,24 +560,74 @@ on_both!(the_boundary_between_partners, |store: Store| async move {
     assert_eq!(b_notes[0].body, "Push for a bigger share.");
 
     // The audit log: each side's admin reads what concerns their organization, never the other's notes.
-    store.transition_partnership(&alice, p.id, Stage::Assessing, "go").await.unwrap();
+    store
+        .transition_partnership(&alice, p.id, Stage::Assessing, "go")
+        .await
+        .unwrap();
     let alice_acting = alice.acting.clone().unwrap();
-    let log = store.list_audit(&alice_acting, &AuditFilter::default(), PageRequest::default()).await.unwrap();
-    assert!(log.items.iter().any(|e| e.entity == "partnership" && e.action == "transition"));
+    let log = store
+        .list_audit(
+            &alice_acting,
+            &AuditFilter::default(),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert!(log
+        .items
+        .iter()
+        .any(|e| e.entity == "partnership" && e.action == "transition"));
     assert!(log.items.iter().any(|e| e.entity == "note"));
     let t = log.items.iter().find(|e| e.action == "transition").unwrap();
     assert_eq!(t.user_email.as_deref(), Some("alice@shoreline.example"));
     assert_eq!(t.before.as_ref().unwrap()["stage"], "exploring");
     assert_eq!(t.after.as_ref().unwrap()["stage"], "assessing");
     let dana_acting = dana.acting.clone().unwrap();
-    let log_b = store.list_audit(&dana_acting, &AuditFilter::default(), PageRequest::default()).await.unwrap();
-    assert!(log_b.items.iter().any(|e| e.action == "transition"), "the partner sees shared changes");
+    let log_b = store
+        .list_audit(
+            &dana_acting,
+            &AuditFilter::default(),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        log_b.items.iter().any(|e| e.action == "transition"),
+        "the partner sees shared changes"
+    );
     let notes_seen_by_b: Vec<_> = log_b.items.iter().filter(|e| e.entity == "note").collect();
     assert_eq!(notes_seen_by_b.len(), 1, "only its own note");
-    assert!(!notes_seen_by_b[0].after.as_ref().unwrap().to_string().contains("CFO"));
-    assert!(matches!(store.list_audit(bob.acting.as_ref().unwrap(), &AuditFilter::default(), PageRequest::default()).await, Err(StoreError::Forbidden(_))));
-    let by_user = store.list_audit(&alice_acting, &AuditFilter { user_id: Some(alice_acting.user_id.0), ..Default::default() }, PageRequest::default()).await.unwrap();
-    assert!(by_user.items.iter().all(|e| e.user_id == Some(alice_acting.user_id.0)));
+    assert!(!notes_seen_by_b[0]
+        .after
+        .as_ref()
+        .unwrap()
+        .to_string()
+        .contains("CFO"));
+    assert!(matches!(
+        store
+            .list_audit(
+                bob.acting.as_ref().unwrap(),
+                &AuditFilter::default(),
+                PageRequest::default()
+            )
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let by_user = store
+        .list_audit(
+            &alice_acting,
+            &AuditFilter {
+                user_id: Some(alice_acting.user_id.0),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert!(by_user
+        .items
+        .iter()
+        .all(|e| e.user_id == Some(alice_acting.user_id.0)));
 });
 
 on_both!(sessions_tokens_and_invitations, |store: Store| async move {
@@ -504,31 +635,116 @@ on_both!(sessions_tokens_and_invitations, |store: Store| async move {
     let alice = member(&store, "alice@shoreline.example", a, Role::Admin).await;
     let acting = alice.acting.clone().unwrap();
 
-    store.create_session("hash-1", acting.user_id, a, "csrf-1", chrono::Duration::hours(1)).await.unwrap();
+    store
+        .create_session(
+            "hash-1",
+            acting.user_id,
+            a,
+            "csrf-1",
+            chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
     let s = store.session("hash-1").await.unwrap().unwrap();
     assert_eq!(s.acting, acting);
     assert_eq!(s.csrf_token, "csrf-1");
-    store.create_session("hash-old", acting.user_id, a, "csrf-2", chrono::Duration::hours(-1)).await.unwrap();
-    assert!(store.session("hash-old").await.unwrap().is_none(), "expired sessions are gone");
+    store
+        .create_session(
+            "hash-old",
+            acting.user_id,
+            a,
+            "csrf-2",
+            chrono::Duration::hours(-1),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.session("hash-old").await.unwrap().is_none(),
+        "expired sessions are gone"
+    );
     store.delete_session("hash-1").await.unwrap();
     assert!(store.session("hash-1").await.unwrap().is_none());
 
-    let t = store.create_token(&alice, &acting, "ETL", TokenScope::Read, "tok-hash", "cnc_abcd").await.unwrap();
-    assert_eq!(store.token("tok-hash").await.unwrap().unwrap().scope, TokenScope::Read);
+    let t = store
+        .create_token(
+            &alice,
+            &acting,
+            "ETL",
+            TokenScope::Read,
+            "tok-hash",
+            "cnc_abcd",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.token("tok-hash").await.unwrap().unwrap().scope,
+        TokenScope::Read
+    );
     store.revoke_token(&alice, &acting, t.id).await.unwrap();
     assert!(store.token("tok-hash").await.unwrap().is_none());
-    assert_eq!(store.tokens(&acting).await.unwrap()[0].revoked_at.is_some(), true);
+    assert!(store.tokens(&acting).await.unwrap()[0].revoked_at.is_some());
 
     let invitee = Email::parse("new.person@shoreline.example").unwrap();
-    store.create_invitation(&alice, a, &invitee, Role::Contributor, "inv-hash", chrono::Duration::days(7)).await.unwrap();
-    let user = store.accept_invitation(&actor(), "inv-hash", Some(("New Person", "$argon2id$x")), None).await.unwrap();
-    assert_eq!(store.acting(user, a).await.unwrap().unwrap().role, Role::Contributor);
-    assert!(matches!(store.accept_invitation(&actor(), "inv-hash", Some(("Again", "$argon2id$x")), None).await, Err(StoreError::Gone(_))));
-    store.create_invitation(&alice, a, &Email::parse("late@shoreline.example").unwrap(), Role::Viewer, "old-hash", chrono::Duration::seconds(-5)).await.unwrap();
-    assert!(matches!(store.accept_invitation(&actor(), "old-hash", Some(("Late", "$argon2id$x")), None).await, Err(StoreError::Gone(_))));
-    assert!(store.user_by_email(&Email::parse("late@shoreline.example").unwrap()).await.unwrap().is_none(), "nothing half-written");
+    store
+        .create_invitation(
+            &alice,
+            a,
+            &invitee,
+            Role::Contributor,
+            "inv-hash",
+            chrono::Duration::days(7),
+        )
+        .await
+        .unwrap();
+    let user = store
+        .accept_invitation(
+            &actor(),
+            "inv-hash",
+            Some(("New Person", "$argon2id$x")),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.acting(user, a).await.unwrap().unwrap().role,
+        Role::Contributor
+    );
+    assert!(matches!(
+        store
+            .accept_invitation(&actor(), "inv-hash", Some(("Again", "$argon2id$x")), None)
+            .await,
+        Err(StoreError::Gone(_))
+    ));
+    store
+        .create_invitation(
+            &alice,
+            a,
+            &Email::parse("late@shoreline.example").unwrap(),
+            Role::Viewer,
+            "old-hash",
+            chrono::Duration::seconds(-5),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .accept_invitation(&actor(), "old-hash", Some(("Late", "$argon2id$x")), None)
+            .await,
+        Err(StoreError::Gone(_))
+    ));
+    assert!(
+        store
+            .user_by_email(&Email::parse("late@shoreline.example").unwrap())
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing half-written"
+    );
 
-    store.record_sign_in_failure(&["email:x", "ip:1"]).await.unwrap();
+    store
+        .record_sign_in_failure(&["email:x", "ip:1"])
+        .await
+        .unwrap();
     store.record_sign_in_failure(&["email:x"]).await.unwrap();
     let since = chrono::Utc::now() - chrono::Duration::minutes(15);
     assert_eq!(store.sign_in_failures("email:x", since).await.unwrap(), 2);

@@ -59,7 +59,9 @@ struct Security;
 
 impl utoipa::Modify for Security {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+        use utoipa::openapi::security::{
+            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -80,17 +82,29 @@ impl utoipa::Modify for Security {
             if !path.starts_with("/api/v1/") {
                 continue;
             }
-            for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch]
-                .into_iter()
-                .flatten()
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
             {
-                op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
-                op.responses.responses.entry("401".into()).or_insert_with(|| {
-                    ResponseBuilder::new()
-                        .description("Not signed in, or the API token is unknown or revoked")
-                        .content("application/problem+json", problem())
-                        .into()
-                });
+                op.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
+                op.responses
+                    .responses
+                    .entry("401".into())
+                    .or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description("Not signed in, or the API token is unknown or revoked")
+                            .content("application/problem+json", problem())
+                            .into()
+                    });
                 op.responses.responses.entry("403".into()).or_insert_with(|| {
                     ResponseBuilder::new()
                         .description("Signed in, but this role or token scope may not do this (or the CSRF token is missing)")

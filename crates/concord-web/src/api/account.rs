@@ -91,7 +91,10 @@ pub async fn create_token(
     Auth(who): Auth,
     ApiJson(input): ApiJson<TokenInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok((StatusCode::CREATED, Json(mint_token(&s, &who, &input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(mint_token(&s, &who, &input).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "account",
@@ -154,8 +157,8 @@ pub async fn invite(
     email: &str,
     role: Role,
 ) -> Result<NewInvitation, concord_storage::StoreError> {
-    let email = Email::parse(email)
-        .map_err(|m| ValidationErrors::single("email", "invalid_format", m))?;
+    let email =
+        Email::parse(email).map_err(|m| ValidationErrors::single("email", "invalid_format", m))?;
     let token = secret::new_secret("");
     let invitation = store
         .create_invitation(

@@ -41,7 +41,12 @@ pub struct RouteDef {
     pub handler: MethodRouter<AppState>,
 }
 
-fn r(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> RouteDef {
+fn r(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    handler: MethodRouter<AppState>,
+) -> RouteDef {
     RouteDef {
         method,
         path,
@@ -55,29 +60,109 @@ pub fn routes() -> Vec<RouteDef> {
     use Access::*;
     use Method as M;
     vec![
-        r(M::GET, "/organizations", Ecosystem, get(organizations::list)),
-        r(M::POST, "/organizations", Ecosystem, post(organizations::create)),
-        r(M::GET, "/organizations/{id}", Ecosystem, get(organizations::get)),
-        r(M::PUT, "/organizations/{id}", Ecosystem, put(organizations::update)),
+        r(
+            M::GET,
+            "/organizations",
+            Ecosystem,
+            get(organizations::list),
+        ),
+        r(
+            M::POST,
+            "/organizations",
+            Ecosystem,
+            post(organizations::create),
+        ),
+        r(
+            M::GET,
+            "/organizations/{id}",
+            Ecosystem,
+            get(organizations::get),
+        ),
+        r(
+            M::PUT,
+            "/organizations/{id}",
+            Ecosystem,
+            put(organizations::update),
+        ),
         r(M::GET, "/partnerships", Own, get(partnerships::list)),
         r(M::POST, "/partnerships", Own, post(partnerships::create)),
-        r(M::GET, "/partnerships/{id}", Partnership, get(partnerships::get)),
-        r(M::PUT, "/partnerships/{id}", Partnership, put(partnerships::update)),
-        r(M::POST, "/partnerships/{id}/archive", Partnership, post(partnerships::archive)),
-        r(M::GET, "/partnerships/{id}/transitions", Partnership, get(partnerships::history)),
-        r(M::POST, "/partnerships/{id}/transitions", Partnership, post(partnerships::transition)),
-        r(M::GET, "/partnerships/{id}/notes", Partnership, get(partnerships::notes)),
-        r(M::POST, "/partnerships/{id}/notes", Partnership, post(partnerships::create_note)),
+        r(
+            M::GET,
+            "/partnerships/{id}",
+            Partnership,
+            get(partnerships::get),
+        ),
+        r(
+            M::PUT,
+            "/partnerships/{id}",
+            Partnership,
+            put(partnerships::update),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/archive",
+            Partnership,
+            post(partnerships::archive),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/transitions",
+            Partnership,
+            get(partnerships::history),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/transitions",
+            Partnership,
+            post(partnerships::transition),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/notes",
+            Partnership,
+            get(partnerships::notes),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/notes",
+            Partnership,
+            post(partnerships::create_note),
+        ),
         r(M::GET, "/capabilities", Ecosystem, get(capabilities::list)),
-        r(M::POST, "/capabilities", Ecosystem, post(capabilities::create)),
-        r(M::GET, "/capabilities/{code}", Ecosystem, get(capabilities::get)),
-        r(M::PUT, "/capabilities/{code}", Ecosystem, put(capabilities::update)),
+        r(
+            M::POST,
+            "/capabilities",
+            Ecosystem,
+            post(capabilities::create),
+        ),
+        r(
+            M::GET,
+            "/capabilities/{code}",
+            Ecosystem,
+            get(capabilities::get),
+        ),
+        r(
+            M::PUT,
+            "/capabilities/{code}",
+            Ecosystem,
+            put(capabilities::update),
+        ),
         r(M::GET, "/me", Personal, get(account::me)),
         r(M::GET, "/tokens", Personal, get(account::tokens)),
         r(M::POST, "/tokens", Personal, post(account::create_token)),
-        r(M::POST, "/tokens/{id}/revoke", Personal, post(account::revoke_token)),
+        r(
+            M::POST,
+            "/tokens/{id}/revoke",
+            Personal,
+            post(account::revoke_token),
+        ),
         r(M::GET, "/members", Own, get(account::members)),
-        r(M::POST, "/invitations", Own, post(account::create_invitation)),
+        r(
+            M::POST,
+            "/invitations",
+            Own,
+            post(account::create_invitation),
+        ),
         r(M::GET, "/audit", Own, get(account::audit)),
         r(M::GET, "/openapi.json", Public, get(system::openapi_json)),
     ]

@@ -5,12 +5,12 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use concord_domain::note::{Note, NoteInput};
 use concord_domain::paging::Page;
 use concord_domain::partnership::{
     Partnership, PartnershipFilter, PartnershipInput, PartnershipSort, PartnershipType, Stage,
     StageChange, TransitionInput,
 };
-use concord_domain::note::{Note, NoteInput};
 use concord_domain::{OrgId, PartnershipId};
 
 use super::page_request;
@@ -64,7 +64,11 @@ pub async fn list(
         include_archived: q.archived.unwrap_or(false),
     };
     let sort = q.sort.unwrap_or(PartnershipSort::UpdatedDesc);
-    Ok(Json(s.store.list_partnerships(&who.actor(), &filter, sort, page).await?))
+    Ok(Json(
+        s.store
+            .list_partnerships(&who.actor(), &filter, sort, page)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/partnerships", tag = "partnerships",
@@ -96,7 +100,11 @@ pub async fn get(
     Auth(who): Auth,
     IdPath(id): IdPath,
 ) -> Result<Json<Partnership>, ApiError> {
-    Ok(Json(s.store.get_partnership(&who.actor(), PartnershipId(id)).await?))
+    Ok(Json(
+        s.store
+            .get_partnership(&who.actor(), PartnershipId(id))
+            .await?,
+    ))
 }
 
 #[utoipa::path(put, path = "/api/v1/partnerships/{id}", tag = "partnerships",
@@ -172,7 +180,11 @@ pub async fn history(
     Auth(who): Auth,
     IdPath(id): IdPath,
 ) -> Result<Json<Vec<StageChange>>, ApiError> {
-    Ok(Json(s.store.stage_history(&who.actor(), PartnershipId(id)).await?))
+    Ok(Json(
+        s.store
+            .stage_history(&who.actor(), PartnershipId(id))
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/partnerships/{id}/notes", tag = "partnerships",

@@ -122,17 +122,32 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 200);
         let Some(token) = token else {
-            return refuse(true, StatusCode::UNAUTHORIZED, "invalid_token", "use `Authorization: Bearer <token>` with an API token");
+            return refuse(
+                true,
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "use `Authorization: Bearer <token>` with an API token",
+            );
         };
         let info = match state.store.token(&secret::hash_secret(token)).await {
             Ok(Some(info)) => info,
             Ok(None) => {
-                return refuse(true, StatusCode::UNAUTHORIZED, "invalid_token", "the API token is unknown or has been revoked")
+                return refuse(
+                    true,
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "the API token is unknown or has been revoked",
+                )
             }
             Err(e) => return ApiError::from(e).into_response(),
         };
         if unsafe_method && info.scope == TokenScope::Read {
-            return refuse(true, StatusCode::FORBIDDEN, "insufficient_scope", "this API token is read-only");
+            return refuse(
+                true,
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "this API token is read-only",
+            );
         }
         // Record use at most once a minute, off the request's path.
         let stale = info
@@ -153,7 +168,9 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         return next.run(Request::from_parts(parts, body)).await;
     }
 
-    let Some(session_id) = cookie(&parts.headers, SESSION_COOKIE).filter(|v| !v.is_empty() && v.len() <= 100) else {
+    let Some(session_id) =
+        cookie(&parts.headers, SESSION_COOKIE).filter(|v| !v.is_empty() && v.len() <= 100)
+    else {
         return next.run(Request::from_parts(parts, body)).await;
     };
     let id_hash = secret::hash_secret(&session_id);
@@ -164,7 +181,8 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let Some(session) = session else {
         // Expired or forged: carry on unauthenticated (sign-in pages still work) and drop the cookie.
         let mut res = next.run(Request::from_parts(parts, body)).await;
-        res.headers_mut().append(header::SET_COOKIE, clear_session_cookie());
+        res.headers_mut()
+            .append(header::SET_COOKIE, clear_session_cookie());
         return res;
     };
     let mut body = body;
@@ -183,10 +201,18 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
                 if is_form {
-                    let bytes = match axum::body::to_bytes(body, crate::extract::MAX_JSON_BYTES).await {
-                        Ok(b) => b,
-                        Err(_) => return refuse(api, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the form is too large"),
-                    };
+                    let bytes =
+                        match axum::body::to_bytes(body, crate::extract::MAX_JSON_BYTES).await {
+                            Ok(b) => b,
+                            Err(_) => {
+                                return refuse(
+                                    api,
+                                    StatusCode::PAYLOAD_TOO_LARGE,
+                                    "payload_too_large",
+                                    "the form is too large",
+                                )
+                            }
+                        };
                     let token = form_urlencoded::parse(&bytes)
                         .find(|(k, _)| k == CSRF_FIELD)
                         .map(|(_, v)| v.into_owned());
@@ -257,7 +283,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageAuth {
                     .map(|p| p.as_str())
                     .unwrap_or("/");
                 let target = if parts.method == Method::GET {
-                    format!("/sign-in?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())
+                    format!(
+                        "/sign-in?next={}",
+                        form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                    )
                 } else {
                     "/sign-in".to_string()
                 };

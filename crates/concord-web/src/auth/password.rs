@@ -21,13 +21,17 @@ fn argon2() -> Argon2<'static> {
 /// Hashes a password (blocking; call through [`hash`] from async code).
 pub fn hash_blocking(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    Ok(argon2().hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 /// Verifies a password against a stored PHC hash (blocking). A malformed hash never matches.
 pub fn verify_blocking(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -37,7 +41,8 @@ pub fn verify_blocking(password: &str, stored: &str) -> bool {
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
-        hash_blocking(&super::secret::new_secret("")).unwrap_or_else(|_| String::from("$argon2id$invalid"))
+        hash_blocking(&super::secret::new_secret(""))
+            .unwrap_or_else(|_| String::from("$argon2id$invalid"))
     })
 }
 

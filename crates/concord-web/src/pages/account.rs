@@ -13,7 +13,10 @@ use concord_domain::paging::PageRequest;
 use concord_domain::{TokenId, UserId, ValidationErrors};
 
 use super::forms::{enum_options, summary};
-use super::{form_errors, human_time, render, see_other, Chrome, Field, Opt, PageError, PageId, Pager, Section};
+use super::{
+    form_errors, human_time, render, see_other, Chrome, Field, Opt, PageError, PageId, Pager,
+    Section,
+};
 use crate::api::account::{invite as create_invite, mint_token, TokenInput};
 use crate::auth::{PageAuth, Principal};
 use crate::extract::Form;
@@ -59,12 +62,17 @@ async fn tokens_page(
             scope: t.scope.label(),
             prefix: t.prefix,
             created: human_time(t.created_at),
-            last_used: t.last_used_at.map(human_time).unwrap_or_else(|| "never".into()),
+            last_used: t
+                .last_used_at
+                .map(human_time)
+                .unwrap_or_else(|| "never".into()),
             revoked: t.revoked_at.is_some(),
         })
         .collect();
     let get = |k: &str| form.map(|f| f.get(k).to_string()).unwrap_or_default();
-    let scope = form.map(|f| f.get("scope").to_string()).unwrap_or_else(|| "read".into());
+    let scope = form
+        .map(|f| f.get("scope").to_string())
+        .unwrap_or_else(|| "read".into());
     render(
         status,
         &TokensPage {
@@ -84,7 +92,13 @@ async fn tokens_page(
                     Field::select(
                         "scope",
                         "Scope",
-                        enum_options(TokenScope::ALL, TokenScope::as_str, TokenScope::label, &scope, None),
+                        enum_options(
+                            TokenScope::ALL,
+                            TokenScope::as_str,
+                            TokenScope::label,
+                            &scope,
+                            None,
+                        ),
                     )
                     .width("half")
                     .error_from(errors, &["scope"]),
@@ -94,8 +108,19 @@ async fn tokens_page(
     )
 }
 
-pub async fn tokens(State(s): State<AppState>, PageAuth(who): PageAuth) -> Result<Response, PageError> {
-    tokens_page(&s, &who, StatusCode::OK, String::new(), None, &ValidationErrors::new()).await
+pub async fn tokens(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+) -> Result<Response, PageError> {
+    tokens_page(
+        &s,
+        &who,
+        StatusCode::OK,
+        String::new(),
+        None,
+        &ValidationErrors::new(),
+    )
+    .await
 }
 
 pub async fn create_token(
@@ -105,20 +130,46 @@ pub async fn create_token(
 ) -> Result<Response, PageError> {
     let Ok(scope) = form.get("scope").parse::<TokenScope>() else {
         let e = ValidationErrors::single("scope", "invalid_value", "choose read or read-write");
-        return tokens_page(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, String::new(), Some(&form), &e).await;
+        return tokens_page(
+            &s,
+            &who,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            String::new(),
+            Some(&form),
+            &e,
+        )
+        .await;
     };
     let input = TokenInput {
         name: form.get("name").to_string(),
         scope,
     };
     match mint_token(&s, &who, &input).await {
-        Ok(t) => tokens_page(&s, &who, StatusCode::CREATED, t.token, None, &ValidationErrors::new()).await,
+        Ok(t) => {
+            tokens_page(
+                &s,
+                &who,
+                StatusCode::CREATED,
+                t.token,
+                None,
+                &ValidationErrors::new(),
+            )
+            .await
+        }
         Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => {
             let mut v = ValidationErrors::new();
             for fe in &e.problem().errors {
                 v.add(fe.field.clone(), fe.code.clone(), fe.message.clone());
             }
-            tokens_page(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, String::new(), Some(&form), &v).await
+            tokens_page(
+                &s,
+                &who,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                String::new(),
+                Some(&form),
+                &v,
+            )
+            .await
         }
         Err(e) => Err(PageError::Refused(e.status(), e.problem().detail.clone())),
     }
@@ -208,7 +259,9 @@ async fn members_page(
         Vec::new()
     };
     let get = |k: &str| form.map(|f| f.get(k).to_string()).unwrap_or_default();
-    let role = form.map(|f| f.get("role").to_string()).unwrap_or_else(|| "contributor".into());
+    let role = form
+        .map(|f| f.get("role").to_string())
+        .unwrap_or_else(|| "contributor".into());
     render(
         status,
         &MembersPage {
@@ -227,17 +280,33 @@ async fn members_page(
                         .required()
                         .width("half")
                         .error_from(errors, &["email"]),
-                    Field::select("role", "Role", enum_options(Role::ALL, Role::as_str, Role::label, &role, None))
-                        .width("half")
-                        .error_from(errors, &["role"]),
+                    Field::select(
+                        "role",
+                        "Role",
+                        enum_options(Role::ALL, Role::as_str, Role::label, &role, None),
+                    )
+                    .width("half")
+                    .error_from(errors, &["role"]),
                 ],
             )],
         },
     )
 }
 
-pub async fn members(State(s): State<AppState>, PageAuth(who): PageAuth) -> Result<Response, PageError> {
-    members_page(&s, &who, StatusCode::OK, String::new(), String::new(), None, &ValidationErrors::new()).await
+pub async fn members(
+    State(s): State<AppState>,
+    PageAuth(who): PageAuth,
+) -> Result<Response, PageError> {
+    members_page(
+        &s,
+        &who,
+        StatusCode::OK,
+        String::new(),
+        String::new(),
+        None,
+        &ValidationErrors::new(),
+    )
+    .await
 }
 
 pub async fn invite(
@@ -247,13 +316,50 @@ pub async fn invite(
 ) -> Result<Response, PageError> {
     let Ok(role) = form.get("role").parse::<Role>() else {
         let e = ValidationErrors::single("role", "invalid_value", "choose a role");
-        return members_page(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, String::new(), String::new(), Some(&form), &e).await;
+        return members_page(
+            &s,
+            &who,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            String::new(),
+            String::new(),
+            Some(&form),
+            &e,
+        )
+        .await;
     };
-    match create_invite(&s.store, &who.actor(), who.acting.org_id, form.get("email"), role).await {
-        Ok(inv) => members_page(&s, &who, StatusCode::CREATED, inv.link, String::new(), None, &ValidationErrors::new()).await,
+    match create_invite(
+        &s.store,
+        &who.actor(),
+        who.acting.org_id,
+        form.get("email"),
+        role,
+    )
+    .await
+    {
+        Ok(inv) => {
+            members_page(
+                &s,
+                &who,
+                StatusCode::CREATED,
+                inv.link,
+                String::new(),
+                None,
+                &ValidationErrors::new(),
+            )
+            .await
+        }
         Err(e) => {
             let errors = form_errors(e)?;
-            members_page(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, String::new(), String::new(), Some(&form), &errors).await
+            members_page(
+                &s,
+                &who,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                String::new(),
+                String::new(),
+                Some(&form),
+                &errors,
+            )
+            .await
         }
     }
 }
@@ -264,15 +370,38 @@ pub async fn set_role(
     PageId(id): PageId,
     form: Form,
 ) -> Result<Response, PageError> {
-    let role: Role = form
-        .get("role")
-        .parse()
-        .map_err(|_| PageError::Refused(StatusCode::UNPROCESSABLE_ENTITY, "Choose a role.".into()))?;
-    match s.store.set_role(&who.actor(), &who.acting, UserId(id), role).await {
-        Ok(()) => members_page(&s, &who, StatusCode::OK, String::new(), format!("Role changed to {}.", role.label()), None, &ValidationErrors::new()).await,
+    let role: Role = form.get("role").parse().map_err(|_| {
+        PageError::Refused(StatusCode::UNPROCESSABLE_ENTITY, "Choose a role.".into())
+    })?;
+    match s
+        .store
+        .set_role(&who.actor(), &who.acting, UserId(id), role)
+        .await
+    {
+        Ok(()) => {
+            members_page(
+                &s,
+                &who,
+                StatusCode::OK,
+                String::new(),
+                format!("Role changed to {}.", role.label()),
+                None,
+                &ValidationErrors::new(),
+            )
+            .await
+        }
         Err(e) => {
             let errors = form_errors(e)?;
-            members_page(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, String::new(), String::new(), None, &errors).await
+            members_page(
+                &s,
+                &who,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                String::new(),
+                String::new(),
+                None,
+                &errors,
+            )
+            .await
         }
     }
 }
@@ -353,10 +482,18 @@ pub async fn audit(
         ],
     );
     let mut entities = vec![Opt::new("", "All records", entity.is_none())];
-    entities.extend(ENTITIES.iter().map(|(k, l)| Opt::new(*k, *l, entity.as_deref() == Some(*k))));
+    entities.extend(
+        ENTITIES
+            .iter()
+            .map(|(k, l)| Opt::new(*k, *l, entity.as_deref() == Some(*k))),
+    );
     let mut users = vec![Opt::new("", "Everyone", user.is_none())];
     users.extend(members.iter().map(|m| {
-        Opt::new(m.user.id.to_string(), format!("{} ({})", m.user.display_name, m.user.email), Some(m.user.id.0) == user)
+        Opt::new(
+            m.user.id.to_string(),
+            format!("{} ({})", m.user.display_name, m.user.email),
+            Some(m.user.id.0) == user,
+        )
     }));
     let rows = page
         .items

@@ -146,5 +146,12 @@ pub async fn create(
             Err(e) => errors = form_errors(e)?,
         }
     }
-    page(&s, &who, StatusCode::UNPROCESSABLE_ENTITY, Some(&form), &errors).await
+    page(
+        &s,
+        &who,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some(&form),
+        &errors,
+    )
+    .await
 }

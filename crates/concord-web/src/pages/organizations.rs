@@ -16,8 +16,8 @@ use concord_domain::{OrgId, ValidationErrors};
 use super::forms::{enum_options, summary};
 use super::PageId;
 use super::{
-    form_errors, render, see_other, CheckCategory, CheckGroup, Chrome, Field, Opt, PageError, Pager,
-    Section,
+    form_errors, render, see_other, CheckCategory, CheckGroup, Chrome, Field, Opt, PageError,
+    Pager, Section,
 };
 use crate::auth::PageAuth;
 use crate::extract::Form;
@@ -502,16 +502,33 @@ struct FormPage {
     sections: Vec<Section>,
 }
 
+/// Which organization form: a new one, or editing an existing one (id, current name).
+enum Mode {
+    New,
+    Edit(i64, String),
+}
+
 fn form_page(
     chrome: Chrome,
-    heading: String,
-    action: String,
-    submit_label: &'static str,
-    cancel_href: String,
+    mode: &Mode,
     values: &Values,
     errors: &ValidationErrors,
     caps: &[Capability],
 ) -> FormPage {
+    let (heading, action, submit_label, cancel_href) = match mode {
+        Mode::New => (
+            "New organization".to_string(),
+            "/organizations".to_string(),
+            "Create organization",
+            "/organizations".to_string(),
+        ),
+        Mode::Edit(id, name) => (
+            format!("Edit {name}"),
+            format!("/organizations/{id}"),
+            "Save changes",
+            format!("/organizations/{id}"),
+        ),
+    };
     FormPage {
         active: "organizations",
         chrome,
@@ -533,10 +550,7 @@ pub async fn new_form(
         StatusCode::OK,
         &form_page(
             Chrome::load(&s, &who).await?,
-            "New organization".into(),
-            "/organizations".into(),
-            "Create organization",
-            "/organizations".into(),
+            &Mode::New,
             &Values::default(),
             &ValidationErrors::new(),
             &caps,
@@ -565,10 +579,7 @@ pub async fn create(
         StatusCode::UNPROCESSABLE_ENTITY,
         &form_page(
             Chrome::load(&s, &who).await?,
-            "New organization".into(),
-            "/organizations".into(),
-            "Create organization",
-            "/organizations".into(),
+            &Mode::New,
             &values,
             &errors,
             &caps,
@@ -587,10 +598,7 @@ pub async fn edit_form(
         StatusCode::OK,
         &form_page(
             Chrome::load(&s, &who).await?,
-            format!("Edit {}", org.profile.name),
-            format!("/organizations/{id}"),
-            "Save changes",
-            format!("/organizations/{id}"),
+            &Mode::Edit(id, org.profile.name.clone()),
             &Values::from_profile(&org.profile),
             &ValidationErrors::new(),
             &caps,
@@ -624,10 +632,7 @@ pub async fn update(
         StatusCode::UNPROCESSABLE_ENTITY,
         &form_page(
             Chrome::load(&s, &who).await?,
-            format!("Edit {}", current.profile.name),
-            format!("/organizations/{id}"),
-            "Save changes",
-            format!("/organizations/{id}"),
+            &Mode::Edit(id, current.profile.name.clone()),
             &values,
             &errors,
             &caps,

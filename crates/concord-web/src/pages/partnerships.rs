@@ -99,7 +99,10 @@ pub async fn list(
         q: Some(q.clone()),
         include_archived: archived,
     };
-    let page = s.store.list_partnerships(&who.actor(), &filter, sort, page_req).await?;
+    let page = s
+        .store
+        .list_partnerships(&who.actor(), &filter, sort, page_req)
+        .await?;
     let orgs = s.store.organization_choices().await?;
     let pager = Pager::new(
         &page,
@@ -312,7 +315,15 @@ pub async fn show(
         .and_then(|m| m.parse::<Stage>().ok())
         .map(|st| format!("Moved to {}.", st.label()))
         .unwrap_or_default();
-    detail_page(&s, &who, PartnershipId(id), StatusCode::OK, notice, String::new()).await
+    detail_page(
+        &s,
+        &who,
+        PartnershipId(id),
+        StatusCode::OK,
+        notice,
+        String::new(),
+    )
+    .await
 }
 
 pub async fn transition(
@@ -325,7 +336,10 @@ pub async fn transition(
     let to = match form.get("to").parse::<Stage>() {
         Ok(to) => to,
         Err(e) => {
-            return detail_page(&s, &who, id,
+            return detail_page(
+                &s,
+                &who,
+                id,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 String::new(),
                 e.to_string(),
@@ -621,7 +635,7 @@ pub async fn new_form(
         StatusCode::OK,
         &FormPage {
             active: "partnerships",
-                chrome: Chrome::load(&s, &who).await?,
+            chrome: Chrome::load(&s, &who).await?,
             heading: "New partnership".into(),
             action: "/partnerships".into(),
             submit_label: "Create partnership",
@@ -672,7 +686,7 @@ pub async fn create(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &FormPage {
                     active: "partnerships",
-                chrome: Chrome::load(&s, &who).await?,
+                    chrome: Chrome::load(&s, &who).await?,
                     heading: "New partnership".into(),
                     action: "/partnerships".into(),
                     submit_label: "Create partnership",
@@ -690,13 +704,16 @@ pub async fn edit_form(
     PageAuth(who): PageAuth,
     PageId(id): PageId,
 ) -> Result<Response, PageError> {
-    let p = s.store.get_partnership(&who.actor(), PartnershipId(id)).await?;
+    let p = s
+        .store
+        .get_partnership(&who.actor(), PartnershipId(id))
+        .await?;
     let orgs = s.store.organization_choices().await?;
     render(
         StatusCode::OK,
         &FormPage {
             active: "partnerships",
-                chrome: Chrome::load(&s, &who).await?,
+            chrome: Chrome::load(&s, &who).await?,
             heading: format!("Edit {}", p.name),
             action: format!("/partnerships/{id}"),
             submit_label: "Save changes",
@@ -723,7 +740,7 @@ pub async fn update(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &FormPage {
                     active: "partnerships",
-                chrome: Chrome::load(&s, &who).await?,
+                    chrome: Chrome::load(&s, &who).await?,
                     heading: format!("Edit {}", current.name),
                     action: format!("/partnerships/{id}"),
                     submit_label: "Save changes",
@@ -755,7 +772,15 @@ pub async fn add_note(
                 .first()
                 .map(|f| format!("Note: {}", f.message))
                 .unwrap_or_default();
-            detail_page(&s, &who, id, StatusCode::UNPROCESSABLE_ENTITY, String::new(), message).await
+            detail_page(
+                &s,
+                &who,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                String::new(),
+                message,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

@@ -8,17 +8,14 @@ use axum::http::{header, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use concord_domain::account::{
-    check_password, sign_in_throttled, Email, THROTTLE_WINDOW_MINUTES,
-};
+use concord_domain::account::{check_password, sign_in_throttled, Email, THROTTLE_WINDOW_MINUTES};
 use concord_domain::{OrgId, ValidationErrors};
 use concord_storage::{Actor, StoreError};
 
 use super::forms::summary;
 use super::{render, see_other, Chrome, Field, PageError, Section};
 use crate::auth::{
-    clear_session_cookie, password, secret, session_cookie, MaybeAuth, PageAuth, Via,
-    SESSION_HOURS,
+    clear_session_cookie, password, secret, session_cookie, MaybeAuth, PageAuth, Via, SESSION_HOURS,
 };
 use crate::extract::Form;
 use crate::AppState;
@@ -73,7 +70,12 @@ pub async fn sign_in_form(
     )
 }
 
-fn sign_in_error(status: StatusCode, message: &str, email: &str, next: &str) -> Result<Response, PageError> {
+fn sign_in_error(
+    status: StatusCode,
+    message: &str,
+    email: &str,
+    next: &str,
+) -> Result<Response, PageError> {
     render(
         status,
         &SignInPage {
@@ -97,13 +99,28 @@ pub async fn sign_in(
     let pw = form.get("password").to_string();
     if raw_email.len() > MAX_EMAIL || pw.len() > MAX_PASSWORD_BYTES {
         tracing::warn!(client = %addr.ip(), "sign-in refused: oversized credentials");
-        return sign_in_error(StatusCode::UNPROCESSABLE_ENTITY, "The e-mail address or password is too long.", "", &next);
+        return sign_in_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The e-mail address or password is too long.",
+            "",
+            &next,
+        );
     }
     let Ok(email) = Email::parse(raw_email) else {
-        return sign_in_error(StatusCode::UNPROCESSABLE_ENTITY, "Enter the e-mail address you sign in with.", raw_email, &next);
+        return sign_in_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter the e-mail address you sign in with.",
+            raw_email,
+            &next,
+        );
     };
     if pw.is_empty() {
-        return sign_in_error(StatusCode::UNPROCESSABLE_ENTITY, "Enter your password.", email.as_str(), &next);
+        return sign_in_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your password.",
+            email.as_str(),
+            &next,
+        );
     }
     let account_key = format!("email:{email}");
     let address_key = format!("ip:{}", addr.ip());
@@ -133,7 +150,12 @@ pub async fn sign_in(
     };
     let memberships = s.store.memberships(user).await?;
     let Some(first) = memberships.first() else {
-        return sign_in_error(StatusCode::FORBIDDEN, "Your account does not belong to any organization any more.", email.as_str(), &next);
+        return sign_in_error(
+            StatusCode::FORBIDDEN,
+            "Your account does not belong to any organization any more.",
+            email.as_str(),
+            &next,
+        );
     };
     s.store.clear_sign_in_failures(&account_key).await?;
     // A fresh session id at every sign-in; the previous session, if any, ends.
@@ -153,17 +175,23 @@ pub async fn sign_in(
         .await?;
     tracing::info!(user_id = user.0, "signed in");
     let mut res = see_other(&next);
-    res.headers_mut()
-        .append(header::SET_COOKIE, session_cookie(&session_id, s.secure_cookies));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie(&session_id, s.secure_cookies),
+    );
     Ok(res)
 }
 
-pub async fn sign_out(State(s): State<AppState>, MaybeAuth(who): MaybeAuth) -> Result<Response, PageError> {
+pub async fn sign_out(
+    State(s): State<AppState>,
+    MaybeAuth(who): MaybeAuth,
+) -> Result<Response, PageError> {
     if let Some(Via::Session { id_hash, .. }) = who.map(|p| p.via) {
         s.store.delete_session(&id_hash).await?;
     }
     let mut res = see_other("/sign-in");
-    res.headers_mut().append(header::SET_COOKIE, clear_session_cookie());
+    res.headers_mut()
+        .append(header::SET_COOKIE, clear_session_cookie());
     Ok(res)
 }
 
@@ -175,7 +203,10 @@ pub async fn switch_org(
     let Via::Session { id_hash, .. } = &who.via else {
         return Err(PageError::NotFound);
     };
-    let org: i64 = form.get("organization_id").parse().map_err(|_| PageError::NotFound)?;
+    let org: i64 = form
+        .get("organization_id")
+        .parse()
+        .map_err(|_| PageError::NotFound)?;
     s.store
         .switch_session_org(id_hash, who.acting.user_id, OrgId(org))
         .await?;
@@ -269,7 +300,15 @@ pub async fn invitation(
     MaybeAuth(who): MaybeAuth,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    invitation_page(&s, who.as_ref(), &token, StatusCode::OK, None, &ValidationErrors::new()).await
+    invitation_page(
+        &s,
+        who.as_ref(),
+        &token,
+        StatusCode::OK,
+        None,
+        &ValidationErrors::new(),
+    )
+    .await
 }
 
 pub async fn accept_invitation(
@@ -279,7 +318,11 @@ pub async fn accept_invitation(
     form: Form,
 ) -> Result<Response, PageError> {
     let hash = secret::hash_secret(&token);
-    let inv = s.store.invitation(&hash).await?.ok_or(PageError::NotFound)?;
+    let inv = s
+        .store
+        .invitation(&hash)
+        .await?
+        .ok_or(PageError::NotFound)?;
     let existing = s.store.user_by_email(&inv.email).await?;
     let actor = Actor::new("web");
     let result = match existing {
@@ -291,20 +334,35 @@ pub async fn accept_invitation(
                     format!("Sign in as {} to accept this invitation.", inv.email),
                 ));
             }
-            s.store.accept_invitation(&actor, &hash, None, Some(user.id)).await
+            s.store
+                .accept_invitation(&actor, &hash, None, Some(user.id))
+                .await
         }
         None => {
             let pw = form.get("password");
             if let Err(fe) = check_password(pw, Some(&inv.email)) {
                 let mut e = ValidationErrors::new();
                 e.add(fe.field, fe.code, fe.message);
-                return invitation_page(&s, who.as_ref(), &token, StatusCode::UNPROCESSABLE_ENTITY, Some(&form), &e).await;
+                return invitation_page(
+                    &s,
+                    who.as_ref(),
+                    &token,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some(&form),
+                    &e,
+                )
+                .await;
             }
             let hashed = password::hash(pw.to_string())
                 .await
                 .map_err(|e| PageError::Internal(e.into()))?;
             s.store
-                .accept_invitation(&actor, &hash, Some((form.get("display_name"), &hashed)), None)
+                .accept_invitation(
+                    &actor,
+                    &hash,
+                    Some((form.get("display_name"), &hashed)),
+                    None,
+                )
                 .await
         }
     };
@@ -317,7 +375,15 @@ pub async fn accept_invitation(
             }
         }
         Err(StoreError::Validation(e)) => {
-            invitation_page(&s, who.as_ref(), &token, StatusCode::UNPROCESSABLE_ENTITY, Some(&form), &e).await
+            invitation_page(
+                &s,
+                who.as_ref(),
+                &token,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&form),
+                &e,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

@@ -45,7 +45,9 @@ impl TestApp {
     /// Starts the app on a free port over a fresh, migrated database (`None`: backend not configured).
     pub async fn spawn(backend: Backend, test: &str) -> Option<TestApp> {
         let store = fresh_store(backend, test).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = concord_web::AppState::new(store.clone());
@@ -79,7 +81,14 @@ impl TestApp {
             token: String::new(),
             shutdown: Some(tx),
         };
-        let admin = app.member("admin@home.example", home.0, Role::Admin, TokenScope::ReadWrite).await;
+        let admin = app
+            .member(
+                "admin@home.example",
+                home.0,
+                Role::Admin,
+                TokenScope::ReadWrite,
+            )
+            .await;
         app.token = admin.token;
         Some(app)
     }
@@ -97,11 +106,23 @@ impl TestApp {
             }
             None => self
                 .store
-                .create_user(&Actor::new("test"), &e, "Test Person", password_hash(), OrgId(org), role)
+                .create_user(
+                    &Actor::new("test"),
+                    &e,
+                    "Test Person",
+                    password_hash(),
+                    OrgId(org),
+                    role,
+                )
                 .await
                 .expect("user"),
         };
-        let acting = self.store.acting(user.id, OrgId(org)).await.expect("acting").expect("member");
+        let acting = self
+            .store
+            .acting(user.id, OrgId(org))
+            .await
+            .expect("acting")
+            .expect("member");
         let token = secret::new_secret(secret::TOKEN_PREFIX);
         self.store
             .create_token(
@@ -114,7 +135,11 @@ impl TestApp {
             )
             .await
             .expect("token");
-        Member { email: email.into(), org, token }
+        Member {
+            email: email.into(),
+            org,
+            token,
+        }
     }
 
     /// A new organization with one member of `role` (returns the organization id and the member).
@@ -161,7 +186,13 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn send_json_as(&self, token: &str, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+    pub async fn send_json_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> (u16, Value) {
         let r = self
             .client
             .request(method, self.url(path))
@@ -174,7 +205,12 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> (u16, Value) {
         self.send_json_as(&self.token, method, path, body).await
     }
 
@@ -185,7 +221,10 @@ impl TestApp {
     /// Creates an organization through the API and returns its id.
     pub async fn org(&self, name: &str, kind: &str) -> i64 {
         let (status, body) = self
-            .post_json("/api/v1/organizations", &json!({ "name": name, "kind": kind }))
+            .post_json(
+                "/api/v1/organizations",
+                &json!({ "name": name, "kind": kind }),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_i64().expect("id")
