@@ -1,0 +1,424 @@
+//! The isolation matrix. It walks every route of the router (`concord_web::routes()`, the same
+//! table the router is built from, so a new route is covered the moment it exists) and proves:
+//! - without signing in, nothing but public routes answers (401 for the API, a redirect to
+//!   sign-in for pages);
+//! - a member of an organization that is not party to a partnership gets 404 on every
+//!   partnership route, for reads and writes alike;
+//! - a viewer cannot write anywhere (403), and nothing changes;
+//! - private notes never appear in another party's API responses or pages.
+
+mod common;
+
+use axum::http::Method;
+use common::{Session, TestApp};
+use concord_domain::account::{Role, TokenScope};
+use concord_web::api::Access;
+use serde_json::{json, Value};
+
+struct World {
+    partnership: i64,
+    partner_org: i64,
+    viewer_user: i64,
+}
+
+/// The path with its parameters filled in for this world.
+fn concrete(path: &str, access: Access, app: &TestApp, w: &World) -> String {
+    let id = match (access, path) {
+        (Access::Partnership, _) => w.partnership.to_string(),
+        (_, p) if p.starts_with("/organization/members/") => w.viewer_user.to_string(),
+        (_, p) if p.contains("/organizations/") => app.home.to_string(),
+        _ => "999999".to_string(),
+    };
+    path.replace("{id}", &id)
+        .replace("{code}", "dental")
+        .replace("{token}", "not-a-real-invitation")
+}
+
+/// A valid JSON body for each API write, so a refusal is about who asks, not what was sent.
+/// A new write route fails here until it gets a sample: the matrix never skips a route silently.
+fn api_body(method: &Method, path: &str, app: &TestApp, w: &World) -> Value {
+    let parties = json!([
+        { "organization_id": app.home, "role": "health system" },
+        { "organization_id": w.partner_org, "role": "partner" }
+    ]);
+    match (method.as_str(), path) {
+        ("POST", "/api/v1/organizations") => {
+            json!({ "name": "Written By Someone", "kind": "other" })
+        }
+        ("PUT", "/api/v1/organizations/{id}") => {
+            json!({ "name": "Home Health System", "kind": "health_system" })
+        }
+        ("POST", "/api/v1/partnerships") | ("PUT", "/api/v1/partnerships/{id}") => {
+            json!({ "name": "Matrix deal", "type": "wholesale", "parties": parties })
+        }
+        ("POST", "/api/v1/partnerships/{id}/archive") => json!({}),
+        ("POST", "/api/v1/partnerships/{id}/transitions") => json!({ "to": "assessing" }),
+        ("POST", "/api/v1/partnerships/{id}/notes") => json!({ "body": "written by someone" }),
+        ("POST", "/api/v1/capabilities") => {
+            json!({ "code": "matrix_cap", "name": "Matrix capability", "category": "clinical", "continuum_level": "primary" })
+        }
+        ("PUT", "/api/v1/capabilities/{code}") => {
+            json!({ "code": "dental", "name": "Dental care", "category": "clinical", "continuum_level": "primary" })
+        }
+        ("POST", "/api/v1/invitations") => {
+            json!({ "email": "someone@else.example", "role": "viewer" })
+        }
+        ("POST", "/api/v1/tokens") => json!({ "name": "matrix", "scope": "read-write" }),
+        ("POST", "/api/v1/tokens/{id}/revoke") => json!({}),
+        other => panic!("the isolation matrix needs a sample body for {other:?}"),
+    }
+}
+
+/// A valid form for each page write.
+fn form_body(path: &str, app: &TestApp, w: &World) -> Vec<(String, String)> {
+    let v = |pairs: &[(&str, String)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    };
+    let partnership = v(&[
+        ("name", "Matrix deal".into()),
+        ("type", "wholesale".into()),
+        ("party_org_0", app.home.to_string()),
+        ("party_role_0", "health system".into()),
+        ("party_org_1", w.partner_org.to_string()),
+        ("party_role_1", "partner".into()),
+    ]);
+    match path {
+        "/organizations" => v(&[
+            ("name", "Written By Someone".into()),
+            ("kind", "other".into()),
+        ]),
+        "/organizations/{id}" => v(&[
+            ("name", "Home Health System".into()),
+            ("kind", "health_system".into()),
+        ]),
+        "/partnerships" | "/partnerships/{id}" => partnership,
+        "/partnerships/{id}/transition" => v(&[("to", "assessing".into())]),
+        "/partnerships/{id}/archive" => vec![],
+        "/partnerships/{id}/notes" => v(&[("body", "written by someone".into())]),
+        "/capabilities" => v(&[
+            ("code", "matrix_cap".into()),
+            ("name", "Matrix capability".into()),
+            ("category", "clinical".into()),
+            ("continuum_level", "primary".into()),
+        ]),
+        "/organization/members/invite" => v(&[
+            ("email", "someone@else.example".into()),
+            ("role", "viewer".into()),
+        ]),
+        "/organization/members/{id}/role" => v(&[("role", "admin".into())]),
+        "/account/tokens" => v(&[("name", "matrix".into()), ("scope", "read".into())]),
+        "/account/tokens/{id}/revoke"
+        | "/session/organization"
+        | "/sign-in"
+        | "/sign-out"
+        | "/invitations/{token}" => vec![],
+        other => panic!("the isolation matrix needs a sample form for POST {other}"),
+    }
+}
+
+/// Sends `method path` as a token holder (API) and returns the status and body.
+async fn api_call(
+    app: &TestApp,
+    token: Option<&str>,
+    method: &Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, String) {
+    let mut rb = app.client.request(method.clone(), app.url(path));
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        rb = rb.json(b);
+    }
+    let r = rb.send().await.expect("request");
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+async fn page_call(
+    s: &Session,
+    method: &Method,
+    path: &str,
+    form: &[(String, String)],
+) -> (u16, String) {
+    let r = if *method == Method::GET {
+        s.get(path).await
+    } else {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        s.post_form(path, &pairs).await
+    };
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+/// Builds the world: home (admin + viewer), a partner organization, an outsider organization, one
+/// partnership between home and the partner, and a private note on each side.
+async fn world(app: &TestApp) -> (World, common::Member, common::Member, common::Member) {
+    let (partner_org, partner_admin) = app
+        .other_org(
+            "Partner Physician Group",
+            "admin@partner.example",
+            Role::Admin,
+        )
+        .await;
+    let (_, outsider) = app
+        .other_org(
+            "Outsider Health",
+            "am@outsider.example",
+            Role::AllianceManager,
+        )
+        .await;
+    let viewer = app
+        .member(
+            "viewer@home.example",
+            app.home,
+            Role::Viewer,
+            TokenScope::Read,
+        )
+        .await;
+    let partnership = app.partnership("Shared deal", app.home, partner_org).await;
+    let (s, _) = app
+        .post_json(
+            &format!("/api/v1/partnerships/{partnership}/notes"),
+            &json!({ "body": "HOME-PRIVATE-NOTE" }),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = app
+        .send_json_as(
+            &partner_admin.token,
+            reqwest::Method::POST,
+            &format!("/api/v1/partnerships/{partnership}/notes"),
+            &json!({ "body": "PARTNER-PRIVATE-NOTE" }),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let viewer_user = app
+        .store
+        .user_by_email(&concord_domain::account::Email::parse("viewer@home.example").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .0;
+    (
+        World {
+            partnership,
+            partner_org,
+            viewer_user,
+        },
+        partner_admin,
+        outsider,
+        viewer,
+    )
+}
+
+on_both!(nothing_answers_without_signing_in, |app| {
+    let (w, _, _, _) = world(&app).await;
+    let mut checked = 0;
+    for (method, path, access) in concord_web::routes() {
+        if access == Access::Public {
+            continue;
+        }
+        let url = concrete(&path, access, &app, &w);
+        if path.starts_with("/api/") {
+            let body = (method != Method::GET).then(|| api_body(&method, &path, &app, &w));
+            let (status, text) = api_call(&app, None, &method, &url, body.as_ref()).await;
+            assert_eq!(status, 401, "{method} {url}: {text}");
+        } else {
+            let r = if method == Method::GET {
+                app.client.get(app.url(&url)).send().await.unwrap()
+            } else {
+                app.client
+                    .post(app.url(&url))
+                    .form(&form_body(&path, &app, &w))
+                    .send()
+                    .await
+                    .unwrap()
+            };
+            assert_eq!(r.status(), 303, "{method} {url}");
+            let to = r.headers()["location"].to_str().unwrap().to_string();
+            assert!(to.starts_with("/sign-in"), "{method} {url} → {to}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 30, "the matrix walked {checked} routes");
+});
+
+on_both!(an_outsider_gets_404_on_every_partnership_route, |app| {
+    let (w, _, outsider, _) = world(&app).await;
+    let audit_before = app.store.audit_count().await.unwrap();
+    let web = app.sign_in(&outsider.email).await;
+    let mut checked = 0;
+    for (method, path, access) in concord_web::routes() {
+        if access != Access::Partnership {
+            continue;
+        }
+        let url = concrete(&path, access, &app, &w);
+        let (status, text) = if path.starts_with("/api/") {
+            let body = (method != Method::GET).then(|| api_body(&method, &path, &app, &w));
+            api_call(&app, Some(&outsider.token), &method, &url, body.as_ref()).await
+        } else {
+            let form = if method == Method::GET {
+                vec![]
+            } else {
+                form_body(&path, &app, &w)
+            };
+            page_call(&web, &method, &url, &form).await
+        };
+        assert_eq!(status, 404, "{method} {url} as an outsider: {text}");
+        assert!(
+            !text.contains("Shared deal"),
+            "{method} {url} leaks the partnership's name"
+        );
+        assert!(
+            !text.contains("PRIVATE-NOTE"),
+            "{method} {url} leaks a note"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 12, "partnership routes walked: {checked}");
+    // The list and the dashboard do not mention it either.
+    let (_, list) = api_call(
+        &app,
+        Some(&outsider.token),
+        &Method::GET,
+        "/api/v1/partnerships",
+        None,
+    )
+    .await;
+    assert!(list.contains("\"total\":0"), "{list}");
+    let (_, dashboard) = page_call(&web, &Method::GET, "/", &[]).await;
+    assert!(!dashboard.contains("Shared deal"));
+    assert_eq!(
+        app.store.audit_count().await.unwrap(),
+        audit_before,
+        "nothing was written"
+    );
+});
+
+on_both!(a_viewer_cannot_write_anywhere, |app| {
+    let (w, _, _, viewer) = world(&app).await;
+    let audit_before = app.store.audit_count().await.unwrap();
+    let web = app.sign_in(&viewer.email).await;
+    let mut checked = 0;
+    for (method, path, access) in concord_web::routes() {
+        if method == Method::GET || matches!(access, Access::Public | Access::Personal) {
+            continue;
+        }
+        let url = concrete(&path, access, &app, &w);
+        if path.starts_with("/api/") {
+            let body = api_body(&method, &path, &app, &w);
+            // A viewer's token is read-only, so the scope refuses first…
+            let (status, text) =
+                api_call(&app, Some(&viewer.token), &method, &url, Some(&body)).await;
+            assert_eq!(status, 403, "{method} {url} with a viewer's token: {text}");
+            assert!(
+                text.contains("insufficient_scope"),
+                "{method} {url}: {text}"
+            );
+            // …and signed in (session + CSRF header), the role refuses.
+            let r = web
+                .client
+                .request(method.clone(), format!("{}{url}", web.base))
+                .header("x-csrf-token", &web.csrf)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap_or_default();
+            assert_eq!(status, 403, "{method} {url} as a signed-in viewer: {text}");
+            assert!(
+                text.contains("\"code\":\"forbidden\""),
+                "{method} {url}: {text}"
+            );
+        } else {
+            let (status, text) = page_call(&web, &method, &url, &form_body(&path, &app, &w)).await;
+            assert_eq!(status, 403, "{method} {url} as a viewer: {text}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 18, "write routes walked: {checked}");
+    // Reading is fine.
+    let (status, _) = api_call(
+        &app,
+        Some(&viewer.token),
+        &Method::GET,
+        &format!("/api/v1/partnerships/{}", w.partnership),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.store.audit_count().await.unwrap(),
+        audit_before,
+        "nothing was written"
+    );
+});
+
+on_both!(private_notes_never_reach_the_other_party, |app| {
+    let (w, partner_admin, _, _) = world(&app).await;
+    let web = app.sign_in(&partner_admin.email).await;
+    let mut read = 0;
+    for (method, path, access) in concord_web::routes() {
+        if method != Method::GET || access == Access::Public {
+            continue;
+        }
+        let mut url = concrete(&path, access, &app, &w);
+        if path == "/organizations/{id}"
+            || path == "/organizations/{id}/edit"
+            || path == "/api/v1/organizations/{id}"
+        {
+            url = url.replace(&app.home.to_string(), &w.partner_org.to_string());
+        }
+        let (status, text) = if path.starts_with("/api/") {
+            api_call(&app, Some(&partner_admin.token), &method, &url, None).await
+        } else {
+            page_call(&web, &method, &url, &[]).await
+        };
+        assert!(status < 500, "{url}: {status}");
+        assert!(
+            !text.contains("HOME-PRIVATE-NOTE"),
+            "GET {url} shows the home organization's private note to its partner"
+        );
+        read += 1;
+    }
+    assert!(read > 20);
+    // The partner sees its own note, on the page and in the API.
+    let (_, page) = page_call(
+        &web,
+        &Method::GET,
+        &format!("/partnerships/{}", w.partnership),
+        &[],
+    )
+    .await;
+    assert!(page.contains("PARTNER-PRIVATE-NOTE"));
+    let (_, notes) = api_call(
+        &app,
+        Some(&partner_admin.token),
+        &Method::GET,
+        &format!("/api/v1/partnerships/{}/notes", w.partnership),
+        None,
+    )
+    .await;
+    assert!(
+        notes.contains("PARTNER-PRIVATE-NOTE") && !notes.contains("HOME-PRIVATE-NOTE"),
+        "{notes}"
+    );
+    // And the home organization sees only its own.
+    let (_, notes) = api_call(
+        &app,
+        Some(&app.token),
+        &Method::GET,
+        &format!("/api/v1/partnerships/{}/notes", w.partnership),
+        None,
+    )
+    .await;
+    assert!(
+        notes.contains("HOME-PRIVATE-NOTE") && !notes.contains("PARTNER-PRIVATE-NOTE"),
+        "{notes}"
+    );
+});
