@@ -118,7 +118,11 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         let token = authz
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                // The scheme is case-insensitive (RFC 9110).
+                let (scheme, rest) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(rest)
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 200);
         let Some(token) = token else {

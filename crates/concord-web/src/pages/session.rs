@@ -43,7 +43,12 @@ pub struct NextParam {
 
 /// Only same-site paths are followed after sign-in (no open redirects).
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    // Printable ASCII only: browsers drop tabs and line breaks from URLs, which would turn
+    // "/\t/evil.example" into "//evil.example".
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if ok {
         next.to_string()
     } else {
         "/".to_string()
@@ -249,6 +254,16 @@ fn account_sections(form: Option<&Form>, e: &ValidationErrors) -> Vec<Section> {
     )]
 }
 
+/// 410 for a used or expired invitation.
+fn closed_invitation(inv: &concord_domain::account::Invitation) -> PageError {
+    let message = if inv.accepted_at.is_some() {
+        "This invitation has already been used. Sign in, or ask an admin for a new one."
+    } else {
+        "This invitation has expired. Ask an admin of the organization for a new one."
+    };
+    PageError::Refused(StatusCode::GONE, message.into())
+}
+
 async fn invitation_page(
     s: &AppState,
     who: Option<&crate::auth::Principal>,
@@ -263,12 +278,7 @@ async fn invitation_page(
         .await?
         .ok_or(PageError::NotFound)?;
     if !inv.is_open(chrono::Utc::now()) {
-        let message = if inv.accepted_at.is_some() {
-            "This invitation has already been used. Sign in, or ask an admin for a new one."
-        } else {
-            "This invitation has expired. Ask an admin of the organization for a new one."
-        };
-        return Err(PageError::Refused(StatusCode::GONE, message.into()));
+        return Err(closed_invitation(&inv));
     }
     let existing = s.store.user_by_email(&inv.email).await?;
     let chrome = match who {
@@ -323,6 +333,9 @@ pub async fn accept_invitation(
         .invitation(&hash)
         .await?
         .ok_or(PageError::NotFound)?;
+    if !inv.is_open(chrono::Utc::now()) {
+        return Err(closed_invitation(&inv));
+    }
     let existing = s.store.user_by_email(&inv.email).await?;
     let actor = Actor::new("web");
     let result = match existing {
