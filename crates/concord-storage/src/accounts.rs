@@ -444,8 +444,13 @@ impl Store {
         csrf_token: &str,
         ttl: Duration,
     ) -> Result<(), StoreError> {
+        let acting = self.acting(user, org).await?.ok_or(StoreError::NotFound {
+            entity: "membership",
+        })?;
+        let actor = Actor::person("web", &acting, None);
         let ts = now();
         run!(&self.write, |p| {
+            let mut tx = p.begin_with(begin_write(self.backend)).await?;
             sqlx::query(
                 "INSERT INTO sessions (id_hash, user_id, acting_org_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -455,8 +460,19 @@ impl Store {
             .bind(csrf_token)
             .bind(ts)
             .bind(ts + ttl)
-            .execute(p)
+            .execute(&mut *tx)
             .await?;
+            audit!(
+                &mut *tx,
+                actor,
+                "sign_in",
+                "session",
+                user,
+                [org.0],
+                None,
+                Some(serde_json::json!({ "expires_at": ts + ttl }))
+            );
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -484,13 +500,34 @@ impl Store {
         .transpose()
     }
 
-    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+    /// Ends a session (sign-out, or a new sign-in replacing it); expired sessions are swept too.
+    pub async fn delete_session(&self, actor: &Actor, id_hash: &str) -> Result<(), StoreError> {
         run!(&self.write, |p| {
-            sqlx::query("DELETE FROM sessions WHERE id_hash = $1 OR expires_at < $2")
+            let mut tx = p.begin_with(begin_write(self.backend)).await?;
+            let n = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
                 .bind(id_hash)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
                 .bind(now())
-                .execute(p)
+                .execute(&mut *tx)
                 .await?;
+            if n > 0 {
+                if let Some(user) = actor.user_id() {
+                    audit!(
+                        &mut *tx,
+                        actor,
+                        "sign_out",
+                        "session",
+                        user,
+                        Vec::<i64>::new(),
+                        None,
+                        None
+                    );
+                }
+            }
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -505,15 +542,28 @@ impl Store {
         let acting = self.acting(user, org).await?.ok_or(StoreError::NotFound {
             entity: "organization",
         })?;
+        let actor = Actor::person("web", &acting, None);
         run!(&self.write, |p| {
+            let mut tx = p.begin_with(begin_write(self.backend)).await?;
             sqlx::query(
                 "UPDATE sessions SET acting_org_id = $3 WHERE id_hash = $1 AND user_id = $2",
             )
             .bind(id_hash)
             .bind(user.0)
             .bind(org.0)
-            .execute(p)
+            .execute(&mut *tx)
             .await?;
+            audit!(
+                &mut *tx,
+                actor,
+                "switch_organization",
+                "session",
+                user,
+                [org.0],
+                None,
+                None
+            );
+            tx.commit().await?;
         });
         Ok(acting)
     }

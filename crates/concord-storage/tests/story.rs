@@ -662,7 +662,7 @@ on_both!(sessions_tokens_and_invitations, |store: Store| async move {
         store.session("hash-old").await.unwrap().is_none(),
         "expired sessions are gone"
     );
-    store.delete_session("hash-1").await.unwrap();
+    store.delete_session(&alice, "hash-1").await.unwrap();
     assert!(store.session("hash-1").await.unwrap().is_none());
 
     let t = store

@@ -249,8 +249,8 @@ on_both!(nothing_answers_without_signing_in, |app| {
 
 on_both!(an_outsider_gets_404_on_every_partnership_route, |app| {
     let (w, _, outsider, _) = world(&app).await;
-    let audit_before = app.store.audit_count().await.unwrap();
     let web = app.sign_in(&outsider.email).await;
+    let audit_before = app.store.audit_count().await.unwrap();
     let mut checked = 0;
     for (method, path, access) in concord_web::routes() {
         if access != Access::Partnership {
@@ -301,8 +301,8 @@ on_both!(an_outsider_gets_404_on_every_partnership_route, |app| {
 
 on_both!(a_viewer_cannot_write_anywhere, |app| {
     let (w, _, _, viewer) = world(&app).await;
-    let audit_before = app.store.audit_count().await.unwrap();
     let web = app.sign_in(&viewer.email).await;
+    let audit_before = app.store.audit_count().await.unwrap();
     let mut checked = 0;
     for (method, path, access) in concord_web::routes() {
         if method == Method::GET || matches!(access, Access::Public | Access::Personal) {

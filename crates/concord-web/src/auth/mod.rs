@@ -184,6 +184,7 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     };
     let Some(session) = session else {
         // Expired or forged: carry on unauthenticated (sign-in pages still work) and drop the cookie.
+        tracing::warn!("unknown or expired session cookie");
         let mut res = next.run(Request::from_parts(parts, body)).await;
         res.headers_mut()
             .append(header::SET_COOKIE, clear_session_cookie());

@@ -164,8 +164,10 @@ pub async fn sign_in(
     };
     s.store.clear_sign_in_failures(&account_key).await?;
     // A fresh session id at every sign-in; the previous session, if any, ends.
-    if let Some(Via::Session { id_hash, .. }) = previous.map(|p| p.via) {
-        s.store.delete_session(&id_hash).await?;
+    if let Some(p) = previous {
+        if let Via::Session { id_hash, .. } = &p.via {
+            s.store.delete_session(&p.actor(), id_hash).await?;
+        }
     }
     let session_id = secret::new_secret("");
     let csrf = secret::new_secret("");
@@ -191,8 +193,10 @@ pub async fn sign_out(
     State(s): State<AppState>,
     MaybeAuth(who): MaybeAuth,
 ) -> Result<Response, PageError> {
-    if let Some(Via::Session { id_hash, .. }) = who.map(|p| p.via) {
-        s.store.delete_session(&id_hash).await?;
+    if let Some(p) = who {
+        if let Via::Session { id_hash, .. } = &p.via {
+            s.store.delete_session(&p.actor(), id_hash).await?;
+        }
     }
     let mut res = see_other("/sign-in");
     res.headers_mut()
