@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! cargo run --release -p concord-storage --example seed_bench -- \
-//!     --database-url sqlite://bench.db --orgs 2000 --partnerships 1000 [--seed 42]
+//!     --database-url sqlite://bench.db --orgs 2000 --partnerships 1000 [--seed 42] [--hub]
 //! ```
+//!
+//! With `--hub`, the first organization (a health system) is a party to every partnership, so one
+//! organization's view holds all of them: the load benchmark signs in as a member of it, since a
+//! member sees only the partnerships their organization is party to.
 //!
 //! Everything goes through the store's normal, validated, audited, transactional writes, so the
 //! data is exactly what the product itself would accept. The output is deterministic for a given
@@ -25,13 +29,17 @@ use concord_domain::{OrgId, PartnershipId};
 use concord_storage::{Actor, ConnectOptions, Store};
 
 const USAGE: &str = "usage: seed_bench --database-url URL [--orgs N (default 2000)] \
-[--partnerships N (default 1000)] [--seed N (default 42)]";
+[--partnerships N (default 1000)] [--seed N (default 42)] [--hub]
+
+  --hub  make the first organization (a health system) a party to every partnership, so that
+         one organization's view holds them all (what the load benchmark signs in as)";
 
 struct Args {
     database_url: String,
     orgs: usize,
     partnerships: usize,
     seed: u64,
+    hub: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
     let mut orgs = 2000usize;
     let mut partnerships = 1000usize;
     let mut seed = 42u64;
+    let mut hub = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -64,6 +73,7 @@ fn parse_args() -> Result<Args, String> {
             "--orgs" => orgs = number(value()?)? as usize,
             "--partnerships" => partnerships = number(value()?)? as usize,
             "--seed" => seed = number(value()?)?,
+            "--hub" => hub = true,
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -77,6 +87,7 @@ fn parse_args() -> Result<Args, String> {
         orgs,
         partnerships,
         seed,
+        hub,
     })
 }
 
@@ -400,8 +411,12 @@ fn organization(
     caps: &[String],
     names: &mut HashSet<String>,
     npis: &mut HashSet<String>,
+    force_kind: Option<OrgKind>,
 ) -> OrganizationInput {
-    let kind = rng.weighted(KIND_WEIGHTS);
+    let kind = match force_kind {
+        Some(k) => k,
+        None => rng.weighted(KIND_WEIGHTS),
+    };
     let (city, state, zip, lat, lon) = *rng.pick(CITIES);
     let suffix = *rng.pick(name_suffixes(kind));
     let stem = if rng.chance(0.5) {
@@ -643,7 +658,8 @@ async fn run(args: Args) -> Result<(), String> {
     let mut npis = HashSet::new();
     let mut orgs: Vec<(OrgId, String, OrgKind)> = Vec::with_capacity(args.orgs);
     for i in 0..args.orgs {
-        let input = organization(&mut rng, &caps, &mut names, &mut npis);
+        let force_kind = (args.hub && i == 0).then_some(OrgKind::HealthSystem);
+        let input = organization(&mut rng, &caps, &mut names, &mut npis, force_kind);
         let org = store
             .create_organization(&actor, &input)
             .await
@@ -655,6 +671,11 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let orgs_secs = t.elapsed().as_secs_f64();
     eprintln!("{} organizations in {orgs_secs:.1} s", orgs.len());
+    if args.hub {
+        if let Some((id, name, _)) = orgs.first() {
+            println!("hub organization: {id} ({name}), a party to every partnership");
+        }
+    }
 
     // Partnerships, each walking a random legal prefix of the stage machine.
     let t = Instant::now();
@@ -665,11 +686,20 @@ async fn run(args: Args) -> Result<(), String> {
     for i in 0..args.partnerships {
         let ptype = PartnershipType::ALL[i % PartnershipType::ALL.len()];
         let n_parties = if rng.chance(0.75) { 2 } else { 3 };
-        let parties: Vec<&(OrgId, String, OrgKind)> = rng
-            .distinct(n_parties, orgs.len())
-            .into_iter()
-            .map(|j| &orgs[j])
-            .collect();
+        let parties: Vec<&(OrgId, String, OrgKind)> = if args.hub {
+            std::iter::once(&orgs[0])
+                .chain(
+                    rng.distinct(n_parties - 1, orgs.len() - 1)
+                        .into_iter()
+                        .map(|j| &orgs[j + 1]),
+                )
+                .collect()
+        } else {
+            rng.distinct(n_parties, orgs.len())
+                .into_iter()
+                .map(|j| &orgs[j])
+                .collect()
+        };
         let (phrase, purpose) = type_phrase(ptype);
         let name = if parties.len() == 2 {
             format!(
