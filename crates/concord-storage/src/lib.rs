@@ -132,12 +132,16 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(opts.acquire_timeout);
+                // No ping before each use: a local SQLite connection does not go stale, and the
+                // round trip showed up in the load benchmark.
                 let write = SqlitePoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(1)
                     .acquire_timeout(opts.acquire_timeout)
                     .connect_with(connect.clone())
                     .await?;
                 let read = SqlitePoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(opts.max_connections.max(1))
                     .acquire_timeout(opts.acquire_timeout)
                     .connect_with(connect.read_only(false))
@@ -149,7 +153,10 @@ impl Store {
                 })
             }
             Backend::Postgres => {
+                // A broken PostgreSQL connection fails its query and is replaced; pinging before
+                // every statement cost 26–42% of detail-page throughput (BENCHMARKS.md).
                 let pool = PgPoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(opts.max_connections.max(1))
                     .acquire_timeout(opts.acquire_timeout)
                     .connect(url)

@@ -44,12 +44,21 @@ impl Store {
     pub async fn notes(&self, actor: &Actor, id: PartnershipId) -> Result<Vec<Note>, StoreError> {
         self.get_partnership(actor, id).await?;
         let acting = person(actor)?;
+        self.notes_of(acting.org_id, id).await
+    }
+
+    /// `org`'s notes on a partnership the caller has already been allowed to see.
+    pub(crate) async fn notes_of(
+        &self,
+        org: OrgId,
+        id: PartnershipId,
+    ) -> Result<Vec<Note>, StoreError> {
         let sql = format!(
             "{SELECT} WHERE n.partnership_id = $1 AND n.organization_id = $2 ORDER BY n.id DESC"
         );
         let rows = run!(&self.read, |p| sqlx::query_as::<_, NoteRow>(&sql)
             .bind(id.0)
-            .bind(acting.org_id.0)
+            .bind(org.0)
             .fetch_all(p)
             .await?);
         Ok(rows.into_iter().map(Note::from).collect())

@@ -510,6 +510,34 @@ impl Store {
         id: PartnershipId,
     ) -> Result<Vec<StageChange>, StoreError> {
         self.get_partnership(actor, id).await?;
+        self.stage_history_of(id).await
+    }
+
+    /// A partnership with its stage history and the actor's own notes, checking visibility once
+    /// (the detail page).
+    pub async fn partnership_view(
+        &self,
+        actor: &Actor,
+        id: PartnershipId,
+    ) -> Result<
+        (
+            Partnership,
+            Vec<StageChange>,
+            Vec<concord_domain::note::Note>,
+        ),
+        StoreError,
+    > {
+        let p = self.get_partnership(actor, id).await?;
+        let history = self.stage_history_of(id).await?;
+        let notes = match &actor.acting {
+            Some(acting) => self.notes_of(acting.org_id, id).await?,
+            None => Vec::new(),
+        };
+        Ok((p, history, notes))
+    }
+
+    /// The stage history of a partnership the caller has already been allowed to see.
+    async fn stage_history_of(&self, id: PartnershipId) -> Result<Vec<StageChange>, StoreError> {
         let rows = run!(&self.read, |p| {
             sqlx::query_as::<_, StageChangeRow>(
             "SELECT from_stage, to_stage, note, changed_at FROM stage_changes WHERE partnership_id = $1 ORDER BY id",

@@ -47,8 +47,18 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// At most this many hashes run at once: each holds 32 MiB, and the server's memory must stay
+/// bounded however many people sign in at the same moment (the others wait their turn).
+const CONCURRENT_HASHES: usize = 2;
+
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(CONCURRENT_HASHES))
+}
+
 /// Hashes a password on the blocking pool.
 pub async fn hash(password: String) -> Result<String, String> {
+    let _slot = hashing_slots().acquire().await.map_err(|e| e.to_string())?;
     tokio::task::spawn_blocking(move || hash_blocking(&password).map_err(|e| e.to_string()))
         .await
         .map_err(|e| e.to_string())?
@@ -56,6 +66,9 @@ pub async fn hash(password: String) -> Result<String, String> {
 
 /// Verifies on the blocking pool; `None` (unknown account) is checked against the dummy hash.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
+    let Ok(_slot) = hashing_slots().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || match stored {
         Some(h) => verify_blocking(&password, &h),
         None => {

@@ -235,12 +235,8 @@ async fn detail_page(
     error: String,
 ) -> Result<Response, PageError> {
     let actor = who.actor();
-    let p = s.store.get_partnership(&actor, id).await?;
-    let history = s.store.stage_history(&actor, id).await?;
-    let notes = s
-        .store
-        .notes(&actor, id)
-        .await?
+    let (p, history, notes) = s.store.partnership_view(&actor, id).await?;
+    let notes = notes
         .into_iter()
         .map(|n| NoteRow {
             body: n.body,
