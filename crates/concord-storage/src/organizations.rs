@@ -434,6 +434,27 @@ impl Store {
         Ok(rows.into_iter().map(|(id, n)| (OrgId(id), n)).collect())
     }
 
+    /// The organizations that share a partnership with the actor's organization (itself
+    /// included), by name: the useful choices for filtering its partnership list. Operators get
+    /// every organization.
+    pub async fn partner_choices(&self, actor: &Actor) -> Result<Vec<(OrgId, String)>, StoreError> {
+        let Some(org) = actor.org_id() else {
+            return self.organization_choices().await;
+        };
+        let rows: Vec<(i64, String)> = run!(&self.read, |p| {
+            sqlx::query_as(
+            "SELECT o.id, o.name FROM organizations o WHERE o.id = $1 OR EXISTS ( \
+             SELECT 1 FROM partnership_parties mine JOIN partnership_parties theirs \
+             ON theirs.partnership_id = mine.partnership_id \
+             WHERE mine.organization_id = $1 AND theirs.organization_id = o.id) ORDER BY o.name_key"
+        )
+        .bind(org)
+        .fetch_all(p)
+        .await?
+        });
+        Ok(rows.into_iter().map(|(id, n)| (OrgId(id), n)).collect())
+    }
+
     /// Which of `ids` exist.
     pub async fn existing_organizations(&self, ids: &[OrgId]) -> Result<Vec<OrgId>, StoreError> {
         if ids.is_empty() {

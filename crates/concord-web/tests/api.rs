@@ -740,3 +740,17 @@ on_both!(pages_render, |app| {
         assert!(r.text().await.unwrap().contains("Not found"));
     }
 });
+
+on_both!(the_party_filter_offers_only_partners, |app| {
+    let web = app.sign_in("admin@home.example").await;
+    let partner = app.org("Partner Dental Group", "dental_group").await;
+    app.org("Unrelated Clinic", "physician_group").await;
+    app.partnership("Deal", app.home, partner).await;
+    let html = web.get("/partnerships").await.text().await.unwrap();
+    assert!(html.contains(">Partner Dental Group</option>"));
+    assert!(html.contains(">Home Health System</option>"));
+    assert!(
+        !html.contains("Unrelated Clinic"),
+        "an organization we share no partnership with is not offered"
+    );
+});

@@ -103,7 +103,7 @@ pub async fn list(
         .store
         .list_partnerships(&who.actor(), &filter, sort, page_req)
         .await?;
-    let orgs = s.store.organization_choices().await?;
+    let orgs = s.store.partner_choices(&who.actor()).await?;
     let pager = Pager::new(
         &page,
         "/partnerships",
