@@ -11,6 +11,7 @@ use concord_domain::OrgId;
 use concord_storage::{Actor, ConnectOptions, ImportError, Store};
 
 use crate::config::{redact, Config, LogFormat, Overrides};
+use concord_web::error::error_chain;
 
 /// Concord — the system of record for strategic partnerships between healthcare organizations.
 ///
@@ -211,17 +212,6 @@ async fn connect(config: &Config) -> Result<Store, String> {
         .await
         .map_err(|e| format!("migrations failed: {}", error_chain(&e)))?;
     Ok(store)
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 async fn dispatch(cli: Cli) -> Result<(), String> {

@@ -144,8 +144,8 @@ impl From<ValidationErrors> for ApiError {
     }
 }
 
-/// Logs `e` with its whole cause chain.
-pub fn log_internal(e: &(dyn std::error::Error + 'static)) {
+/// `e` and every cause under it, joined with ": ".
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut chain = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -153,7 +153,12 @@ pub fn log_internal(e: &(dyn std::error::Error + 'static)) {
         chain.push_str(&c.to_string());
         cur = c.source();
     }
-    tracing::error!(error = %chain, "internal error");
+    chain
+}
+
+/// Logs `e` with its whole cause chain.
+pub fn log_internal(e: &(dyn std::error::Error + 'static)) {
+    tracing::error!(error = %error_chain(e), "internal error");
 }
 
 impl IntoResponse for ApiError {

@@ -617,29 +617,69 @@ pub struct NewParams {
     party: Option<i64>,
 }
 
+/// Which partnership form: a new one, or editing an existing one (id, current name).
+enum Mode {
+    New,
+    Edit(PartnershipId, String),
+}
+
+/// Renders the partnership form for `mode` with `values` and any `errors`.
+async fn form_page(
+    s: &AppState,
+    who: &Principal,
+    status: StatusCode,
+    mode: &Mode,
+    values: &Values,
+    errors: &ValidationErrors,
+) -> Result<Response, PageError> {
+    let orgs = s.store.organization_choices().await?;
+    let (heading, action, submit_label, cancel_href) = match mode {
+        Mode::New => (
+            "New partnership".to_string(),
+            "/partnerships".to_string(),
+            "Create partnership",
+            "/partnerships".to_string(),
+        ),
+        Mode::Edit(id, name) => (
+            format!("Edit {name}"),
+            format!("/partnerships/{id}"),
+            "Save changes",
+            format!("/partnerships/{id}"),
+        ),
+    };
+    render(
+        status,
+        &FormPage {
+            active: "partnerships",
+            chrome: Chrome::load(s, who).await?,
+            heading,
+            action,
+            submit_label,
+            cancel_href,
+            summary: summary(errors, field_label),
+            sections: values.sections(errors, &orgs),
+        },
+    )
+}
+
 pub async fn new_form(
     State(s): State<AppState>,
     PageAuth(who): PageAuth,
     Query(params): Query<NewParams>,
 ) -> Result<Response, PageError> {
-    let orgs = s.store.organization_choices().await?;
     let mut values = Values::default();
     if let Some(p) = params.party {
         values.parties.push((p.to_string(), String::new()));
     }
-    render(
+    form_page(
+        &s,
+        &who,
         StatusCode::OK,
-        &FormPage {
-            active: "partnerships",
-            chrome: Chrome::load(&s, &who).await?,
-            heading: "New partnership".into(),
-            action: "/partnerships".into(),
-            submit_label: "Create partnership",
-            cancel_href: "/partnerships".into(),
-            summary: vec![],
-            sections: values.sections(&ValidationErrors::new(), &orgs),
-        },
+        &Mode::New,
+        &values,
+        &ValidationErrors::new(),
     )
+    .await
 }
 
 async fn save(
@@ -677,20 +717,8 @@ pub async fn create(
     match save(&s, &who, None, &form).await? {
         Ok(id) => Ok(see_other(&format!("/partnerships/{id}"))),
         Err((values, errors)) => {
-            let orgs = s.store.organization_choices().await?;
-            render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &FormPage {
-                    active: "partnerships",
-                    chrome: Chrome::load(&s, &who).await?,
-                    heading: "New partnership".into(),
-                    action: "/partnerships".into(),
-                    submit_label: "Create partnership",
-                    cancel_href: "/partnerships".into(),
-                    summary: summary(&errors, field_label),
-                    sections: values.sections(&errors, &orgs),
-                },
-            )
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            form_page(&s, &who, status, &Mode::New, &values, &errors).await
         }
     }
 }
@@ -704,20 +732,17 @@ pub async fn edit_form(
         .store
         .get_partnership(&who.actor(), PartnershipId(id))
         .await?;
-    let orgs = s.store.organization_choices().await?;
-    render(
+    let mode = Mode::Edit(p.id, p.name.clone());
+    let values = Values::from_partnership(&p);
+    form_page(
+        &s,
+        &who,
         StatusCode::OK,
-        &FormPage {
-            active: "partnerships",
-            chrome: Chrome::load(&s, &who).await?,
-            heading: format!("Edit {}", p.name),
-            action: format!("/partnerships/{id}"),
-            submit_label: "Save changes",
-            cancel_href: format!("/partnerships/{id}"),
-            summary: vec![],
-            sections: Values::from_partnership(&p).sections(&ValidationErrors::new(), &orgs),
-        },
+        &mode,
+        &values,
+        &ValidationErrors::new(),
     )
+    .await
 }
 
 pub async fn update(
@@ -728,25 +753,13 @@ pub async fn update(
 ) -> Result<Response, PageError> {
     let id = PartnershipId(id);
     let current = s.store.get_partnership(&who.actor(), id).await?;
-    match save(&s, &who, Some(id), &form).await {
-        Ok(Ok(id)) => Ok(see_other(&format!("/partnerships/{id}"))),
-        Ok(Err((values, errors))) => {
-            let orgs = s.store.organization_choices().await?;
-            render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &FormPage {
-                    active: "partnerships",
-                    chrome: Chrome::load(&s, &who).await?,
-                    heading: format!("Edit {}", current.name),
-                    action: format!("/partnerships/{id}"),
-                    submit_label: "Save changes",
-                    cancel_href: format!("/partnerships/{id}"),
-                    summary: summary(&errors, field_label),
-                    sections: values.sections(&errors, &orgs),
-                },
-            )
+    match save(&s, &who, Some(id), &form).await? {
+        Ok(id) => Ok(see_other(&format!("/partnerships/{id}"))),
+        Err((values, errors)) => {
+            let mode = Mode::Edit(id, current.name);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            form_page(&s, &who, status, &mode, &values, &errors).await
         }
-        Err(e) => Err(e),
     }
 }
 
