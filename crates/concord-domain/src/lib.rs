@@ -11,6 +11,8 @@ mod macros;
 pub mod account;
 pub mod audit;
 pub mod capability;
+pub mod charter;
+pub mod charter_diff;
 pub mod csv_io;
 pub mod error;
 pub mod ids;
@@ -19,6 +21,7 @@ pub mod organization;
 pub mod paging;
 pub mod partnership;
 pub mod text;
+pub mod verdict;
 
 pub use error::{FieldError, UnknownValue, ValidationErrors};
 pub use ids::{NoteId, OrgId, PartnershipId, TokenId, UserId};

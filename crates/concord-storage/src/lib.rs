@@ -41,6 +41,7 @@ macro_rules! bind_args {
 mod accounts;
 mod audit;
 mod capabilities;
+mod charter;
 pub mod dialect;
 mod error;
 mod notes;

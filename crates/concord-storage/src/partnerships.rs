@@ -419,6 +419,12 @@ impl Store {
         }
         let from = current.stage;
         from.transition(to)?;
+        if to == Stage::Active && !self.has_effective_charter(id).await? {
+            return Err(StoreError::Conflict {
+                field: "to".into(),
+                message: "a partnership goes active only with an effective charter: every party must sign a charter first".into(),
+            });
+        }
         let ts = now();
         run!(&self.write, |p| {
             let mut tx = p.begin_with(begin_write(self.backend)).await?;

@@ -257,16 +257,25 @@ on_both!(partnership_lifecycle, |store: Store| async move {
     };
     assert_eq!(t.allowed, vec![Stage::Assessing]);
 
-    for s in [Stage::Assessing, Stage::Negotiating, Stage::Active] {
+    for s in [Stage::Assessing, Stage::Negotiating] {
         store
             .transition_partnership(&actor(), p.id, s, "moving on")
             .await
             .unwrap();
     }
+    // Going active needs an effective charter (see the charter story).
+    let err = store
+        .transition_partnership(&actor(), p.id, Stage::Active, "")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { field, .. } if field == "to"),
+        "{err:?}"
+    );
     let history = store.stage_history(&actor(), p.id).await.unwrap();
-    assert_eq!(history.len(), 4);
+    assert_eq!(history.len(), 3);
     assert_eq!(history[0].from_stage, None);
-    assert_eq!(history[3].to_stage, Stage::Active);
+    assert_eq!(history[2].to_stage, Stage::Negotiating);
 
     let archived = store.archive_partnership(&actor(), p.id).await.unwrap();
     assert!(archived.archived_at.is_some());
@@ -285,8 +294,8 @@ on_both!(partnership_lifecycle, |store: Store| async move {
         .await
         .unwrap();
     assert_eq!(listed.total, 0);
-    // create + 3 transitions + archive, plus 2 organizations
-    assert_eq!(store.audit_count().await.unwrap(), 7);
+    // create + 2 transitions + archive, plus 2 organizations
+    assert_eq!(store.audit_count().await.unwrap(), 6);
 });
 
 on_both!(

@@ -169,6 +169,26 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     }
 }
 
+/// Two numeric ids in the path (`/partnerships/{id}/charter/versions/{number}`); like
+/// [`IdPath`], anything but positive integers answers 404.
+pub struct IdsPath(pub i64, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdsPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path((a, b)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found("record"))?;
+        let num = |s: &str| s.parse::<i64>().ok().filter(|n| *n > 0);
+        match (num(&a), num(&b)) {
+            (Some(a), Some(b)) => Ok(IdsPath(a, b)),
+            _ => Err(ApiError::not_found("record")),
+        }
+    }
+}
+
 /// An urlencoded HTML form, kept as ordered pairs (repeated keys such as checkboxes allowed).
 pub struct Form {
     pairs: Vec<(String, String)>,

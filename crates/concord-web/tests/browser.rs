@@ -774,7 +774,9 @@ async fn organizations_and_partnership_lifecycle_in_a_real_browser() {
     let (_, p) = app.get_json(&format!("/api/v1/partnerships/{pid}")).await;
     assert_eq!(p["stage"], "negotiating", "{p}");
 
-    // The buttons follow the state machine at every stage the page can show.
+    // The buttons follow the state machine at every stage the page can show. Going active needs
+    // a charter every party has signed.
+    app.effective_charter(pid, org2).await;
     let (_, p) = app
         .post_json(
             &format!("/api/v1/partnerships/{pid}/transitions"),

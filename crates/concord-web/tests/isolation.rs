@@ -32,6 +32,7 @@ fn concrete(path: &str, access: Access, app: &TestApp, w: &World) -> String {
     path.replace("{id}", &id)
         .replace("{code}", "dental")
         .replace("{token}", "not-a-real-invitation")
+        .replace("{number}", "1")
 }
 
 /// A valid JSON body for each API write, so a refusal is about who asks, not what was sent.
@@ -54,6 +55,15 @@ fn api_body(method: &Method, path: &str, app: &TestApp, w: &World) -> Value {
         ("POST", "/api/v1/partnerships/{id}/archive") => json!({}),
         ("POST", "/api/v1/partnerships/{id}/transitions") => json!({ "to": "assessing" }),
         ("POST", "/api/v1/partnerships/{id}/notes") => json!({ "body": "written by someone" }),
+        ("PUT", "/api/v1/partnerships/{id}/charter/draft") => {
+            json!({ "summary": "Written by someone" })
+        }
+        ("DELETE", "/api/v1/partnerships/{id}/charter/draft") => json!({}),
+        ("POST", "/api/v1/partnerships/{id}/charter/signatures")
+        | ("POST", "/api/v1/partnerships/{id}/charter/signatures/withdraw")
+        | ("POST", "/api/v1/partnerships/{id}/charter/acknowledgements") => {
+            json!({ "version": 1 })
+        }
         ("POST", "/api/v1/capabilities") => {
             json!({ "code": "matrix_cap", "name": "Matrix capability", "category": "clinical", "continuum_level": "primary" })
         }
@@ -98,6 +108,14 @@ fn form_body(path: &str, app: &TestApp, w: &World) -> Vec<(String, String)> {
         "/partnerships/{id}/transition" => v(&[("to", "assessing".into())]),
         "/partnerships/{id}/archive" => vec![],
         "/partnerships/{id}/notes" => v(&[("body", "written by someone".into())]),
+        "/partnerships/{id}/charter/edit" => v(&[
+            ("section", "summary".into()),
+            ("summary", "Written by someone".into()),
+        ]),
+        "/partnerships/{id}/charter/sign"
+        | "/partnerships/{id}/charter/withdraw"
+        | "/partnerships/{id}/charter/acknowledge" => v(&[("version", "1".into())]),
+        "/partnerships/{id}/charter/discard" => vec![],
         "/capabilities" => v(&[
             ("code", "matrix_cap".into()),
             ("name", "Matrix capability".into()),

@@ -6,13 +6,14 @@
 //! the moment it exists.
 
 use axum::http::Method;
-use axum::routing::{get, post, put, MethodRouter};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 
 use crate::AppState;
 
 pub mod account;
 pub mod capabilities;
+pub mod charter;
 pub mod organizations;
 pub mod partnerships;
 pub mod system;
@@ -127,6 +128,66 @@ pub fn routes() -> Vec<RouteDef> {
             "/partnerships/{id}/notes",
             Partnership,
             post(partnerships::create_note),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/charter",
+            Partnership,
+            get(charter::get),
+        ),
+        r(
+            M::PUT,
+            "/partnerships/{id}/charter/draft",
+            Partnership,
+            put(charter::save_draft),
+        ),
+        r(
+            M::DELETE,
+            "/partnerships/{id}/charter/draft",
+            Partnership,
+            delete(charter::discard_draft),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/charter/signatures",
+            Partnership,
+            post(charter::sign),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/charter/signatures/withdraw",
+            Partnership,
+            post(charter::withdraw_signature),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/charter/acknowledgements",
+            Partnership,
+            post(charter::acknowledge),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/charter/versions",
+            Partnership,
+            get(charter::versions),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/charter/versions/{number}",
+            Partnership,
+            get(charter::version),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/charter/diff",
+            Partnership,
+            get(charter::diff_versions),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/verdict",
+            Partnership,
+            get(charter::verdict),
         ),
         r(M::GET, "/capabilities", Ecosystem, get(capabilities::list)),
         r(

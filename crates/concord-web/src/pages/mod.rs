@@ -17,6 +17,7 @@ use crate::AppState;
 mod account;
 mod api_docs;
 mod capabilities;
+mod charter;
 mod chrome;
 mod dashboard;
 mod forms;
@@ -124,6 +125,54 @@ pub fn routes() -> Vec<RouteDef> {
             "/partnerships/{id}/notes",
             Partnership,
             post(partnerships::add_note),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/charter",
+            Partnership,
+            get(charter::show),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/charter/edit",
+            Partnership,
+            get(charter::edit_form),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/charter/edit",
+            Partnership,
+            post(charter::save),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/charter/diff",
+            Partnership,
+            get(charter::diff),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/charter/sign",
+            Partnership,
+            post(charter::sign),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/charter/withdraw",
+            Partnership,
+            post(charter::withdraw),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/charter/acknowledge",
+            Partnership,
+            post(charter::acknowledge),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/charter/discard",
+            Partnership,
+            post(charter::discard),
         ),
         r(M::GET, "/capabilities", Ecosystem, get(capabilities::list)),
         r(

@@ -208,6 +208,10 @@ struct DetailPage {
     history: Vec<HistoryRow>,
     notice: String,
     error: String,
+    /// The charter's verdict (label, wire value) and where the charter stands.
+    verdict_label: &'static str,
+    verdict_class: &'static str,
+    charter_status: String,
 }
 
 /// The main line of the lifecycle, for the progress strip.
@@ -236,6 +240,22 @@ async fn detail_page(
 ) -> Result<Response, PageError> {
     let actor = who.actor();
     let (p, history, notes) = s.store.partnership_view(&actor, id).await?;
+    let (_, record) = s.store.charter(&actor, id).await?;
+    let verdict = record.verdict(None);
+    let charter_status = match (record.effective(), record.draft()) {
+        (Some(e), Some(d)) => format!(
+            "Version {} is in force; draft version {} is open for sign-off.",
+            e.number, d.number
+        ),
+        (Some(e), None) => format!("Version {} is in force, signed by every party.", e.number),
+        (None, Some(d)) => format!(
+            "Draft version {} awaits signatures ({} of {} parties signed).",
+            d.number,
+            d.sign_off.iter().filter(|x| x.signed.is_some()).count(),
+            d.sign_off.len()
+        ),
+        (None, None) => "No charter yet.".to_string(),
+    };
     let notes = notes
         .into_iter()
         .map(|n| NoteRow {
@@ -289,6 +309,9 @@ async fn detail_page(
             history,
             notice,
             error,
+            verdict_label: verdict.verdict.label(),
+            verdict_class: verdict.verdict.as_str(),
+            charter_status,
             p,
         },
     )

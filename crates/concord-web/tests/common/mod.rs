@@ -251,6 +251,96 @@ impl TestApp {
         body["id"].as_i64().expect("id")
     }
 
+    /// The user id behind a token.
+    pub async fn user_id_of(&self, token: &str) -> i64 {
+        let r = self.get_as(token, "/api/v1/me").await;
+        let me: Value = r.json().await.expect("me");
+        me["acting"]["user_id"].as_i64().expect("user id")
+    }
+
+    /// A charter that passes every verdict test between the home organization and `other`, with
+    /// the given alliance managers (user ids).
+    pub fn strategic_charter(&self, other: i64, home_manager: i64, other_manager: i64) -> Value {
+        let a = self.home;
+        let b = other;
+        json!({
+            "summary": "Dental care for primary-care patients who have none.",
+            "starts_on": "2026-01-01",
+            "ends_on": "2028-12-31",
+            "goals": [ { "title": "Every diabetic patient sees a dentist yearly", "community_benefit": true } ],
+            "alone_goals": [
+                { "party": a, "goal": "Close the oral-health gap in diabetes care", "why": "No dentists on staff" },
+                { "party": b, "goal": "Reach uninsured patients", "why": "No referral base" }
+            ],
+            "metrics": [
+                { "name": "Dental visit within 60 days of referral", "category": "access", "unit": "%",
+                  "direction": "higher", "baseline": 20.0, "target": 60.0, "target_date": "2027-06-30",
+                  "cadence": "quarterly", "owner": b },
+                { "name": "Cost per referred patient", "category": "financial", "unit": "USD",
+                  "direction": "lower", "baseline": 400.0, "target": 300.0, "target_date": "2027-12-31",
+                  "cadence": "annual", "owner": a }
+            ],
+            "commitments": [ { "party": a, "what": "Embed referral in the EHR", "due_on": "2026-03-31" } ],
+            "stakes": [
+                { "party": a, "kind": "benefit", "description": "Better diabetes outcomes", "magnitude": "high" },
+                { "party": a, "kind": "risk", "description": "Staff time on referrals", "magnitude": "low" },
+                { "party": b, "kind": "benefit", "description": "New patients", "magnitude": "medium" },
+                { "party": b, "kind": "risk", "description": "Uncompensated chair time", "magnitude": "medium" }
+            ],
+            "coopetition": { "areas": [ { "kind": "service_line", "name": "Oral health for diabetics", "stance": "cooperate" } ],
+                             "no_competing_areas": true },
+            "governance": {
+                "alliance_managers": [ { "party": a, "user_id": home_manager }, { "party": b, "user_id": other_manager } ],
+                "meeting_cadence": "monthly", "review_interval_months": 6
+            },
+            "innovation_agenda": [ { "title": "Tele-dentistry screening in clinics" } ],
+            "exit_criteria": [ "Two consecutive reviews below half the access target" ],
+            "value_flows": [
+                { "from": a, "to": b, "kind": "referral_volume" },
+                { "from": a, "to": b, "kind": "shared_savings", "description": "Half of avoided ED visits" }
+            ]
+        })
+    }
+
+    /// Gives partnership `pid` (between home and `other`) an effective, strategic charter:
+    /// drafted by home, stakes acknowledged and signed by both. Returns the other party's manager.
+    pub async fn effective_charter(&self, pid: i64, other: i64) -> Member {
+        let m = self
+            .member(
+                &format!("manager{other}@partner.example"),
+                other,
+                Role::AllianceManager,
+                TokenScope::ReadWrite,
+            )
+            .await;
+        let home_manager = self.user_id_of(&self.token).await;
+        let other_manager = self.user_id_of(&m.token).await;
+        let charter = self.strategic_charter(other, home_manager, other_manager);
+        let (status, draft) = self
+            .send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/partnerships/{pid}/charter/draft"),
+                &charter,
+            )
+            .await;
+        assert_eq!(status, 200, "{draft}");
+        let version = json!({ "version": draft["number"] });
+        for token in [&self.token, &m.token] {
+            for what in ["acknowledgements", "signatures"] {
+                let (status, body) = self
+                    .send_json_as(
+                        token,
+                        reqwest::Method::POST,
+                        &format!("/api/v1/partnerships/{pid}/charter/{what}"),
+                        &version,
+                    )
+                    .await;
+                assert_eq!(status, 200, "{what}: {body}");
+            }
+        }
+        m
+    }
+
     /// Signs in through the sign-in form and returns a cookie-keeping session.
     pub async fn sign_in(&self, email: &str) -> Session {
         let client = reqwest::Client::builder()
