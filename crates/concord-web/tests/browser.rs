@@ -20,7 +20,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::TestApp;
+use concord_domain::account::{Role, TokenScope};
 use concord_storage::Backend;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 /// How long an explicit wait for an element or a text lasts before the test fails.
@@ -457,6 +459,21 @@ impl Browser {
         assert_eq!(self.prop(&el, "value").await, text, "typed into {css}");
     }
 
+    /// Sets a date input's value (typing into one depends on the browser's locale).
+    async fn set_date(&self, css: &str, date: &str) {
+        let el = self.wait_for(css).await;
+        self.must(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({
+                "script": "arguments[0].value = arguments[1];",
+                "args": [ element_ref(&el), date ]
+            })),
+        )
+        .await;
+        assert_eq!(self.prop(&el, "value").await, date, "set {css}");
+    }
+
     /// Chooses the option with `value` in the select matching `css`, as a click would.
     async fn choose(&self, css: &str, value: &str) {
         let option = self
@@ -518,6 +535,26 @@ impl Browser {
     async fn close(self) {
         let _ = self.cmd(reqwest::Method::DELETE, "", None).await;
     }
+
+    /// Saves a PNG of the window to `path` (relative to the workspace root).
+    async fn screenshot(&self, path: &str) {
+        use base64::Engine;
+        let png = self.must(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("base64 screenshot"))
+            .expect("decodable screenshot");
+        let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(path);
+        std::fs::write(&full, bytes).expect("write screenshot");
+    }
+}
+
+/// An element as a WebDriver script argument.
+fn element_ref(el: &El) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert(ELEMENT_KEY.to_string(), Value::String(el.0.clone()));
+    Value::Object(m)
 }
 
 /// The numeric id at the end of a page address such as `http://host/organizations/12`.
@@ -804,4 +841,216 @@ async fn organizations_and_partnership_lifecycle_in_a_real_browser() {
         "browser test finished in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Starts chromedriver and a browser session, or returns `None` (with a note) when chromedriver
+/// is missing and the browser is not required.
+async fn open_browser() -> Option<(ChromeDriver, Browser)> {
+    let chromedriver = match find_chromedriver() {
+        Ok(path) => path,
+        Err(why) if browser_required() => panic!(
+            "CONCORD_REQUIRE_BROWSER=1 but chromedriver was not found ({why}); install it \
+             (`apt-get install chromium chromium-driver`), put it on PATH or set CONCORD_CHROMEDRIVER"
+        ),
+        Err(why) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED browser tests: chromedriver not found (set CONCORD_REQUIRE_BROWSER=1 to require them) [{why}]"
+            );
+            return None;
+        }
+    };
+    let chromium = find_chromium();
+    let mut driver = ChromeDriver::start(&chromedriver);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("http client");
+    driver.wait_ready(&http).await;
+    let b = Browser::open(http, &driver, chromium.as_deref()).await;
+    Some((driver, b))
+}
+
+/// Drafting a charter section by section with inline errors, acknowledging and signing it, the
+/// verdict with its reasons and suggestions, the version history and the diff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charter_drafting_signing_and_verdict_in_a_real_browser() {
+    let Some((driver, b)) = open_browser().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, "browser_charter")
+        .await
+        .expect("sqlite app");
+    let dental = app.org("Bright Harbor Dental", "dental_group").await;
+    let pid = app
+        .partnership("Smiles in primary care", app.home, dental)
+        .await;
+    let partner = app
+        .member(
+            "manager@bright-harbor.example",
+            dental,
+            Role::AllianceManager,
+            TokenScope::ReadWrite,
+        )
+        .await;
+
+    b.goto(&app.url("/sign-in")).await;
+    b.fill("#f-email", "admin@home.example").await;
+    b.fill("#f-password", common::PASSWORD).await;
+    b.submit().await;
+    b.wait_for_text("#who-org", "Home Health System").await;
+
+    // The partnership page shows the verdict and links to the charter.
+    b.goto(&app.url(&format!("/partnerships/{pid}"))).await;
+    b.wait_for_text("#detail-verdict", "Transactional").await;
+    let link = b.wait_for("#charter-link").await;
+    b.click(&link).await;
+    b.wait_for_text("main h1", "Charter").await;
+    b.wait_for_text("#verdict-kind", "Transactional").await;
+    assert!(b
+        .text_of("#test-coopetition_scoped")
+        .await
+        .contains("There is no charter yet."));
+
+    // Metrics: a target on the wrong side of the baseline is refused next to the input.
+    b.goto(&app.url(&format!("/partnerships/{pid}/charter/edit?section=metrics")))
+        .await;
+    b.wait_for_text("main h1", "Edit: Success metrics").await;
+    b.fill("#f-metrics\\.0\\.name", "Dental visit within 60 days")
+        .await;
+    b.choose("#f-metrics\\.0\\.category", "access").await;
+    b.fill("#f-metrics\\.0\\.unit", "%").await;
+    b.choose("#f-metrics\\.0\\.direction", "higher").await;
+    b.fill("#f-metrics\\.0\\.baseline", "40").await;
+    b.fill("#f-metrics\\.0\\.target", "30").await;
+    b.set_date("#f-metrics\\.0\\.target_date", "2027-06-30")
+        .await;
+    b.choose("#f-metrics\\.0\\.cadence", "quarterly").await;
+    b.choose("#f-metrics\\.0\\.owner", &dental.to_string())
+        .await;
+    b.submit().await;
+    let err = b.wait_for("#e-metrics\\.0\\.target").await;
+    let msg = b.text(&err).await;
+    assert!(
+        msg.contains("must be above the baseline"),
+        "error next to the target: {msg}"
+    );
+    assert_eq!(
+        b.prop(&b.wait_for("#f-metrics\\.0\\.name").await, "value")
+            .await,
+        "Dental visit within 60 days",
+        "what was typed stays"
+    );
+    let (_, charter) = app
+        .get_json(&format!("/api/v1/partnerships/{pid}/charter"))
+        .await;
+    assert!(charter["draft"].is_null(), "nothing saved: {charter}");
+
+    b.fill("#f-metrics\\.0\\.target", "60").await;
+    b.submit().await;
+    b.wait_for_text("#charter-notice", "Draft saved.").await;
+    b.wait_for_text("#version-status", "Version 1 · Draft")
+        .await;
+    assert!(b
+        .text_of("#table-metrics")
+        .await
+        .contains("Dental visit within 60 days"));
+
+    // The rest of the charter through the API, then sign-off in the page.
+    let home_manager = app.user_id_of(&app.token).await;
+    let other_manager = app.user_id_of(&partner.token).await;
+    let full = app.strategic_charter(dental, home_manager, other_manager);
+    let (status, draft) = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/partnerships/{pid}/charter/draft"),
+            &full,
+        )
+        .await;
+    assert_eq!(status, 200, "{draft}");
+    b.goto(&app.url(&format!("/partnerships/{pid}/charter")))
+        .await;
+    let ack = b.wait_for("#acknowledge").await;
+    b.click(&ack).await;
+    b.wait_for_text("#charter-notice", "acknowledged").await;
+    let sign = b.wait_for("#sign").await;
+    b.click(&sign).await;
+    b.wait_for_text("#charter-notice", "Signed for your organization.")
+        .await;
+    assert!(
+        b.text_of("#frozen")
+            .await
+            .contains("can no longer be edited"),
+        "a signed draft is frozen"
+    );
+    // The verdict on the draft: everything but the partner's acknowledgement passes.
+    b.wait_for_text("#verdict-kind", "Partly strategic").await;
+    let stakes = b.text_of("#test-stakes_on_the_table").await;
+    assert!(
+        stakes.contains("Bright Harbor Dental has not acknowledged"),
+        "the failing test names the party: {stakes}"
+    );
+    assert!(
+        stakes.contains("should read the stakes ledger and acknowledge it"),
+        "with a suggestion: {stakes}"
+    );
+
+    for what in ["acknowledgements", "signatures"] {
+        let (status, body) = app
+            .send_json_as(
+                &partner.token,
+                Method::POST,
+                &format!("/api/v1/partnerships/{pid}/charter/{what}"),
+                &json!({ "version": 1 }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    b.goto(&app.url(&format!("/partnerships/{pid}/charter")))
+        .await;
+    b.wait_for_text("#version-status", "Version 1 · Effective")
+        .await;
+    b.wait_for_text("#verdict-kind", "Strategic").await;
+    assert_eq!(b.find_all("li.test.fail").await.len(), 0);
+
+    // Version 2: raise the target; the diff names the change.
+    b.goto(&app.url(&format!("/partnerships/{pid}/charter/edit?section=metrics")))
+        .await;
+    b.wait_for_text("#base-note", "new draft from the effective version 1")
+        .await;
+    b.fill("#f-metrics\\.0\\.target", "70").await;
+    b.submit().await;
+    b.wait_for_text("#version-status", "Version 2 · Draft")
+        .await;
+    let show = b.wait_for("#diff-form button").await;
+    b.click(&show).await;
+    b.wait_for_text("main h1", "Changes from version 1 to version 2")
+        .await;
+    let diff = b.text_of("#diff").await;
+    assert!(diff.contains("target"), "{diff}");
+    assert!(diff.contains("60") && diff.contains("70"), "{diff}");
+    let (_, v2) = app
+        .get_json(&format!("/api/v1/partnerships/{pid}/charter/versions/2"))
+        .await;
+    assert_eq!(v2["content"]["metrics"][0]["target"], 70.0, "{v2}");
+    assert_eq!(
+        v2["content"]["metrics"][0]["id"], draft["content"]["metrics"][0]["id"],
+        "the metric keeps its id across versions"
+    );
+
+    b.goto(&app.url(&format!("/partnerships/{pid}/charter?version=2")))
+        .await;
+    b.wait_for("#sign").await;
+    if std::env::var_os("CONCORD_SCREENSHOTS").is_some() {
+        b.goto(&app.url(&format!("/partnerships/{pid}/charter?version=1")))
+            .await;
+        b.wait_for("#verdict").await;
+        b.screenshot("docs/screenshot-charter.png").await;
+        b.goto(&app.url(&format!("/partnerships/{pid}/charter/edit?section=metrics")))
+            .await;
+        b.wait_for("#save-draft").await;
+        b.screenshot("docs/screenshot-charter-edit.png").await;
+    }
+    b.close().await;
+    drop(driver);
 }
