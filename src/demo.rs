@@ -1,12 +1,16 @@
-//! The demo: fictional organizations and partnerships (data/demo.json) loaded through the same
-//! store methods as real input, so the demo can never hold what the product would refuse.
+//! The demo: fictional organizations, partnerships and charters (data/demo.json) loaded through
+//! the same store methods as real input, so the demo can never hold what the product would refuse.
+//! Charters are drafted, acknowledged and signed by the parties' own people, before a partnership
+//! goes active, exactly as the product requires.
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use concord_domain::account::{Email, Role};
+use concord_domain::charter::{Charter, CharterVersion, SignInput};
 use concord_domain::organization::OrganizationInput;
 use concord_domain::partnership::{PartnershipInput, PartnershipType, PartyInput, Stage};
-use concord_domain::OrgId;
+use concord_domain::{OrgId, PartnershipId, UserId};
 use concord_storage::{Actor, Backend, Store};
 
 pub const DEFAULT_DEMO_DATABASE_URL: &str = "sqlite://concord-demo.db";
@@ -32,6 +36,42 @@ struct DemoPartnership {
     partnership_type: PartnershipType,
     parties: Vec<DemoParty>,
     stage_path: Vec<Stage>,
+    /// Drafted and signed before the stage path reaches `active`.
+    #[serde(default)]
+    charter: Option<DemoCharter>,
+}
+
+/// A charter as the demo writes it. `content` is a [`Charter`] that names parties by
+/// organization name (in `party`, `owner`, `from` and `to`); an alliance manager is given as
+/// `{"party": name}` (the party's demo admin) or `{"party": name, "email": …}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoCharter {
+    /// The party whose alliance manager writes the draft.
+    drafted_by: String,
+    content: Map<String, Value>,
+    /// Parties that acknowledge the others' stakes, in order.
+    #[serde(default)]
+    acknowledged: Vec<String>,
+    /// Parties that sign, in order; when all have, the version is effective.
+    #[serde(default)]
+    signed: Vec<String>,
+    /// A second version, drafted once the stage path is done.
+    #[serde(default)]
+    amendment: Option<DemoAmendment>,
+}
+
+/// A new version of an effective charter: `changes` replaces whole sections of it (items that
+/// carry over keep their `id`, so the diff shows them as changed rather than replaced).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoAmendment {
+    drafted_by: String,
+    changes: Map<String, Value>,
+    #[serde(default)]
+    acknowledged: Vec<String>,
+    #[serde(default)]
+    signed: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -94,10 +134,11 @@ pub async fn load(store: &Store) -> Result<String, String> {
     // accounts (hashing is deliberately slow).
     let hash = concord_web::auth::password::hash(DEMO_PASSWORD.to_string()).await?;
     let mut accounts = Vec::new();
+    let mut people = People::default();
     for (name, id) in &ids {
         let email = Email::parse(&format!("admin@{}.example", slug(name)))
             .map_err(|e| format!("demo account for {name}: {e}"))?;
-        store
+        let user = store
             .create_user(
                 &actor,
                 &email,
@@ -108,6 +149,8 @@ pub async fn load(store: &Store) -> Result<String, String> {
             )
             .await
             .map_err(|e| format!("demo account {email}: {e}"))?;
+        people.admins.push((*id, user.id));
+        people.by_email.push((email.to_string(), user.id));
         accounts.push(format!("  {email:<58} admin of {name}"));
     }
     if ids.len() >= 2 {
@@ -123,6 +166,7 @@ pub async fn load(store: &Store) -> Result<String, String> {
             )
             .await
             .map_err(|e| format!("demo account {adviser}: {e}"))?;
+        people.by_email.push((adviser.to_string(), user.id));
         store
             .add_membership(&actor, user.id, ids[1].1, Role::AllianceManager)
             .await
@@ -132,6 +176,7 @@ pub async fn load(store: &Store) -> Result<String, String> {
             ids[0].0, ids[1].0
         ));
     }
+    let mut charters = CharterCount::default();
     for p in &data.partnerships {
         let parties = p
             .parties
@@ -151,6 +196,12 @@ pub async fn load(store: &Store) -> Result<String, String> {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let named: Vec<(String, OrgId)> = p
+            .parties
+            .iter()
+            .zip(&parties)
+            .map(|(d, i)| (d.organization.clone(), i.organization_id))
+            .collect();
         let created = store
             .create_partnership(
                 &actor,
@@ -163,19 +214,259 @@ pub async fn load(store: &Store) -> Result<String, String> {
             )
             .await
             .map_err(|e| format!("demo partnership {}: {e}", p.name))?;
-        for stage in &p.stage_path {
+        // The charter is agreed before going live: the product refuses `active` without it.
+        let go_live = p
+            .stage_path
+            .iter()
+            .position(|s| *s == Stage::Active)
+            .unwrap_or(p.stage_path.len());
+        let (before, after) = p.stage_path.split_at(go_live);
+        for stage in before {
             store
                 .transition_partnership(&actor, created.id, *stage, "Recorded with the demo data")
                 .await
                 .map_err(|e| format!("demo partnership {}: {e}", p.name))?;
         }
+        let ctx = Ctx {
+            store,
+            people: &people,
+            parties: &named,
+            id: created.id,
+        };
+        if let Some(c) = &p.charter {
+            let first = async {
+                let content = ctx.resolve(Value::Object(c.content.clone()))?;
+                ctx.version(&c.drafted_by, &content, &c.acknowledged, &c.signed)
+                    .await
+            };
+            first
+                .await
+                .map_err(|e| format!("demo charter of {}: {e}", p.name))?;
+        }
+        for stage in after {
+            store
+                .transition_partnership(&actor, created.id, *stage, "Recorded with the demo data")
+                .await
+                .map_err(|e| format!("demo partnership {}: {e}", p.name))?;
+        }
+        if let Some(a) = p.charter.as_ref().and_then(|c| c.amendment.as_ref()) {
+            ctx.amend(&actor, a)
+                .await
+                .map_err(|e| format!("demo charter amendment of {}: {e}", p.name))?;
+        }
+        if p.charter.is_some() {
+            let (_, record) = store
+                .charter(&actor, created.id)
+                .await
+                .map_err(|e| format!("demo charter of {}: {e}", p.name))?;
+            charters.total += 1;
+            charters.in_force += usize::from(record.effective().is_some());
+            charters.drafts += usize::from(record.draft().is_some());
+        }
     }
     Ok(format!(
-        "Demo loaded: {} organizations, {} partnerships.\nSign in with any of these accounts; the password of each is {DEMO_PASSWORD}\n{}",
+        "Demo loaded: {} organizations, {} partnerships, {} charters ({} in force, {} draft{} awaiting signatures).\nSign in with any of these accounts; the password of each is {DEMO_PASSWORD}\n{}",
         data.organizations.len(),
         data.partnerships.len(),
+        charters.total,
+        charters.in_force,
+        charters.drafts,
+        if charters.drafts == 1 { "" } else { "s" },
         accounts.join("\n")
     ))
+}
+
+#[derive(Default)]
+struct CharterCount {
+    total: usize,
+    in_force: usize,
+    drafts: usize,
+}
+
+/// The demo's people: each organization's admin, and every account by e-mail.
+#[derive(Default)]
+struct People {
+    admins: Vec<(OrgId, UserId)>,
+    by_email: Vec<(String, UserId)>,
+}
+
+/// One partnership's charter being loaded.
+struct Ctx<'a> {
+    store: &'a Store,
+    people: &'a People,
+    /// The parties, by organization name.
+    parties: &'a [(String, OrgId)],
+    id: PartnershipId,
+}
+
+/// The charter fields whose value is a party.
+const PARTY_FIELDS: &[&str] = &["party", "owner", "from", "to"];
+
+impl Ctx<'_> {
+    fn party(&self, name: &str) -> Result<OrgId, String> {
+        self.parties
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+            .ok_or_else(|| format!("{name} is not a party to this partnership"))
+    }
+
+    /// Turns demo content into a charter: party names become ids, alliance managers get a user.
+    fn resolve(&self, mut content: Value) -> Result<Charter, String> {
+        self.resolve_names(&mut content, "")?;
+        if let Some(managers) = content
+            .pointer_mut("/governance/alliance_managers")
+            .and_then(Value::as_array_mut)
+        {
+            for (i, m) in managers.iter_mut().enumerate() {
+                let field = format!("governance.alliance_managers[{i}]");
+                let Some(m) = m.as_object_mut() else {
+                    return Err(format!("{field}: expected an object"));
+                };
+                if m.contains_key("user_id") && !m.contains_key("email") {
+                    continue;
+                }
+                let org = m.get("party").and_then(Value::as_i64).map(OrgId);
+                let user = match m.remove("email") {
+                    Some(Value::String(email)) => self
+                        .people
+                        .by_email
+                        .iter()
+                        .find(|(e, _)| *e == email)
+                        .map(|(_, u)| *u)
+                        .ok_or_else(|| format!("{field}.email: {email} is not a demo account"))?,
+                    Some(_) => return Err(format!("{field}.email: expected an e-mail address")),
+                    None => match org.and_then(|o| self.admin(o)) {
+                        Some(u) => u,
+                        None => return Err(format!("{field}.party: expected a party")),
+                    },
+                };
+                m.entry("user_id").or_insert(Value::from(user.0));
+            }
+        }
+        serde_json::from_value(content).map_err(|e| format!("the content is not a charter: {e}"))
+    }
+
+    fn resolve_names(&self, v: &mut Value, path: &str) -> Result<(), String> {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map.iter_mut() {
+                    let here = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    match child {
+                        Value::String(name) if PARTY_FIELDS.contains(&k.as_str()) => {
+                            let id = self.party(name).map_err(|e| format!("{here}: {e}"))?;
+                            *child = Value::from(id.0);
+                        }
+                        _ => self.resolve_names(child, &here)?,
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    self.resolve_names(item, &format!("{path}[{i}]"))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn admin(&self, org: OrgId) -> Option<UserId> {
+        self.people
+            .admins
+            .iter()
+            .find(|(o, _)| *o == org)
+            .map(|(_, u)| *u)
+    }
+
+    /// A person acting for the named party: its first alliance manager in the charter, else its
+    /// demo admin.
+    async fn person(&self, name: &str, charter: &Charter) -> Result<Actor, String> {
+        let org = self.party(name)?;
+        let user = charter
+            .governance
+            .alliance_managers
+            .iter()
+            .find(|m| m.party == org)
+            .map(|m| m.user_id)
+            .or_else(|| self.admin(org))
+            .ok_or_else(|| format!("{name} has no demo account"))?;
+        let acting = self
+            .store
+            .acting(user, org)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("user {user} cannot act for {name}"))?;
+        Ok(Actor::person("demo", &acting, None))
+    }
+
+    /// Drafts a version, then has the named parties acknowledge the stakes and sign it, each
+    /// against the exact text they read.
+    async fn version(
+        &self,
+        drafted_by: &str,
+        content: &Charter,
+        acknowledged: &[String],
+        signed: &[String],
+    ) -> Result<CharterVersion, String> {
+        let author = self.person(drafted_by, content).await?;
+        let mut version = self
+            .store
+            .save_charter_draft(&author, self.id, content)
+            .await
+            .map_err(|e| e.to_string())?;
+        let read = SignInput {
+            version: version.number,
+            content_sha256: Some(version.content_sha256.clone()),
+        };
+        for name in acknowledged {
+            let who = self.person(name, &version.content).await?;
+            version = self
+                .store
+                .acknowledge_stakes(&who, self.id, &read)
+                .await
+                .map_err(|e| format!("{name} acknowledging the stakes: {e}"))?;
+        }
+        for name in signed {
+            let who = self.person(name, &version.content).await?;
+            version = self
+                .store
+                .sign_charter(&who, self.id, &read)
+                .await
+                .map_err(|e| format!("{name} signing: {e}"))?;
+        }
+        Ok(version)
+    }
+
+    /// A new version: the effective one with some sections replaced.
+    async fn amend(&self, operator: &Actor, a: &DemoAmendment) -> Result<CharterVersion, String> {
+        let (_, record) = self
+            .store
+            .charter(operator, self.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let base = record
+            .effective()
+            .ok_or("an amendment needs an effective version to amend")?;
+        let Value::Object(mut content) =
+            serde_json::to_value(&base.content).map_err(|e| e.to_string())?
+        else {
+            return Err("a charter is a JSON object".into());
+        };
+        for (section, value) in &a.changes {
+            if !content.contains_key(section) {
+                return Err(format!("{section} is not a charter section"));
+            }
+            content.insert(section.clone(), value.clone());
+        }
+        let content = self.resolve(Value::Object(content))?;
+        self.version(&a.drafted_by, &content, &a.acknowledged, &a.signed)
+            .await
+    }
 }
 
 /// "Quinnehtuk Valley Health" → "quinnehtuk-valley-health".

@@ -1037,7 +1037,7 @@ fn parse_cell(col: &Col, text: &str) -> Result<Value, String> {
             .ok_or_else(|| format!("must be a number (got \"{t}\")")),
         Kind::Int => t
             .parse::<u32>()
-            .map(|n| Value::from(n))
+            .map(Value::from)
             .map_err(|_| format!("must be a whole number (got \"{t}\")")),
         Kind::Date => NaiveDate::parse_from_str(t, "%Y-%m-%d")
             .map(|d| Value::String(d.to_string()))
@@ -1439,7 +1439,7 @@ fn diff_value(field: Option<&str>, text: Option<String>, names: &Names) -> Strin
         (Some(f), Ok(v)) => name_of(f, &v),
         (None, Ok(Value::Object(o))) => o
             .iter()
-            .filter(|(k, v)| *k != "id" && !v.is_null() && raw(v) != "")
+            .filter(|(k, v)| *k != "id" && !v.is_null() && !raw(v).is_empty())
             .map(|(k, v)| format!("{}: {}", k.replace('_', " "), name_of(k, v)))
             .collect::<Vec<_>>()
             .join(" · "),
