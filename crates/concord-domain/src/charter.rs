@@ -370,7 +370,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
 pub fn section_title(key: &str) -> &'static str {
     SECTIONS
         .iter()
-        .find(|(k, _)| *k == key || key == "starts_on" && *k == "summary")
+        .find(|(k, _)| *k == key || (matches!(key, "starts_on" | "ends_on") && *k == "summary"))
         .map(|(_, t)| *t)
         .unwrap_or("Charter")
 }
@@ -486,7 +486,14 @@ impl Charter {
 
         check_len(&mut e, "goals", &c.goals);
         for (i, g) in c.goals.iter_mut().enumerate() {
-            g.title = clean(&mut e, &format!("goals[{i}].title"), &g.title, 1, 200, false);
+            g.title = clean(
+                &mut e,
+                &format!("goals[{i}].title"),
+                &g.title,
+                1,
+                200,
+                false,
+            );
             g.description = clean(
                 &mut e,
                 &format!("goals[{i}].description"),
@@ -519,7 +526,11 @@ impl Charter {
             m.unit = clean(&mut e, &format!("{f}.unit"), &m.unit, 1, 40, false);
             check_party(&mut e, &format!("{f}.owner"), m.owner, parties);
             if !m.baseline.is_finite() {
-                e.add(format!("{f}.baseline"), "invalid", "must be a finite number");
+                e.add(
+                    format!("{f}.baseline"),
+                    "invalid",
+                    "must be a finite number",
+                );
             }
             if !m.target.is_finite() {
                 e.add(format!("{f}.target"), "invalid", "must be a finite number");
@@ -543,7 +554,12 @@ impl Charter {
                     );
                 }
             }
-            date_not_before(&mut e, &format!("{f}.target_date"), m.target_date, c.starts_on);
+            date_not_before(
+                &mut e,
+                &format!("{f}.target_date"),
+                m.target_date,
+                c.starts_on,
+            );
         }
         assign_ids(
             &mut e,
@@ -885,7 +901,9 @@ impl CharterRecord {
     }
 
     pub fn draft(&self) -> Option<&CharterVersion> {
-        self.versions.iter().find(|v| v.status == VersionStatus::Draft)
+        self.versions
+            .iter()
+            .find(|v| v.status == VersionStatus::Draft)
     }
 
     pub fn version(&self, number: u32) -> Option<&CharterVersion> {

@@ -67,6 +67,7 @@ fn label(section: &str, v: &Value) -> String {
     let name = ["title", "name", "what", "goal", "description", "kind"]
         .iter()
         .find_map(|k| obj.get(*k).filter(|v| !text(v).is_empty()).map(text))
+        .or_else(|| obj.get("user_id").map(|u| format!("user {}", text(u))))
         .unwrap_or_default();
     match obj.get("id").and_then(Value::as_u64) {
         Some(id) => format!("{singular} {id}: {name}"),
@@ -96,61 +97,44 @@ fn push(
 }
 
 fn diff_list(out: &mut Vec<Change>, section: &str, a: &[Value], b: &[Value]) {
+    let before = out.len();
     let id_of = |v: &Value| v.get("id").and_then(Value::as_u64);
-    for old in a {
-        match id_of(old) {
-            Some(id) => match b.iter().find(|n| id_of(n) == Some(id)) {
-                None => push(
-                    out,
-                    section,
-                    ChangeKind::Removed,
-                    label(section, old),
-                    None,
-                    Some(old),
-                    None,
-                ),
-                Some(new) if new != old => {
-                    let (Value::Object(o), Value::Object(n)) = (old, new) else {
-                        continue;
-                    };
-                    for (k, ov) in o {
-                        let nv = n.get(k).unwrap_or(&Value::Null);
-                        if nv != ov {
-                            push(
-                                out,
-                                section,
-                                ChangeKind::Changed,
-                                label(section, new),
-                                Some(k.clone()),
-                                Some(ov),
-                                Some(nv),
-                            );
-                        }
+    for old in a.iter().filter(|v| id_of(v).is_some()) {
+        let id = id_of(old);
+        match b.iter().find(|n| id_of(n) == id) {
+            None => push(
+                out,
+                section,
+                ChangeKind::Removed,
+                label(section, old),
+                None,
+                Some(old),
+                None,
+            ),
+            Some(new) if new != old => {
+                let (Value::Object(o), Value::Object(n)) = (old, new) else {
+                    continue;
+                };
+                for (k, ov) in o {
+                    let nv = n.get(k).unwrap_or(&Value::Null);
+                    if nv != ov {
+                        push(
+                            out,
+                            section,
+                            ChangeKind::Changed,
+                            label(section, new),
+                            Some(k.clone()),
+                            Some(ov),
+                            Some(nv),
+                        );
                     }
                 }
-                Some(_) => {}
-            },
-            None => {
-                if !b.contains(old) {
-                    push(
-                        out,
-                        section,
-                        ChangeKind::Removed,
-                        label(section, old),
-                        None,
-                        Some(old),
-                        None,
-                    );
-                }
             }
+            Some(_) => {}
         }
     }
-    for new in b {
-        let present = match id_of(new) {
-            Some(id) => a.iter().any(|o| id_of(o) == Some(id)),
-            None => a.contains(new),
-        };
-        if !present {
+    for new in b.iter().filter(|v| id_of(v).is_some()) {
+        if !a.iter().any(|o| id_of(o) == id_of(new)) {
             push(
                 out,
                 section,
@@ -161,6 +145,45 @@ fn diff_list(out: &mut Vec<Change>, section: &str, a: &[Value], b: &[Value]) {
                 Some(new),
             );
         }
+    }
+    // Items without an id are compared as multisets: a dropped duplicate is a removal.
+    let plain_a: Vec<&Value> = a.iter().filter(|v| id_of(v).is_none()).collect();
+    let plain_b: Vec<&Value> = b.iter().filter(|v| id_of(v).is_none()).collect();
+    let mut seen: Vec<&Value> = Vec::new();
+    for v in plain_a.iter().chain(plain_b.iter()) {
+        if seen.contains(v) {
+            continue;
+        }
+        seen.push(v);
+        let in_a = plain_a.iter().filter(|x| *x == v).count();
+        let in_b = plain_b.iter().filter(|x| *x == v).count();
+        let (kind, n) = if in_a > in_b {
+            (ChangeKind::Removed, in_a - in_b)
+        } else {
+            (ChangeKind::Added, in_b - in_a)
+        };
+        for _ in 0..n {
+            let (bv, av) = match kind {
+                ChangeKind::Removed => (Some(*v), None),
+                _ => (None, Some(*v)),
+            };
+            push(out, section, kind, label(section, v), None, bv, av);
+        }
+    }
+    // Same items, different order: still a change to what is signed.
+    if out.len() == before && a != b {
+        push(
+            out,
+            section,
+            ChangeKind::Changed,
+            format!(
+                "the order of {}",
+                section_title(section.split('.').next().unwrap_or(section)).to_lowercase()
+            ),
+            Some("order".to_string()),
+            None,
+            None,
+        );
     }
 }
 
@@ -192,6 +215,24 @@ fn diff_value(out: &mut Vec<Change>, section: &str, a: &Value, b: &Value) {
     }
 }
 
+/// The charter's top-level fields in the order the charter page shows them.
+const FIELD_ORDER: &[&str] = &[
+    "summary",
+    "starts_on",
+    "ends_on",
+    "goals",
+    "alone_goals",
+    "metrics",
+    "commitments",
+    "stakes",
+    "tradeoffs",
+    "coopetition",
+    "governance",
+    "innovation_agenda",
+    "exit_criteria",
+    "value_flows",
+];
+
 /// Every change from `a` to `b`, in section order.
 pub fn diff(a: &Charter, b: &Charter) -> Vec<Change> {
     let (Ok(Value::Object(x)), Ok(Value::Object(y))) =
@@ -200,7 +241,15 @@ pub fn diff(a: &Charter, b: &Charter) -> Vec<Change> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for (k, av) in &x {
+    // In the order of the charter's fields (the JSON map itself is sorted by key).
+    let mut keys: Vec<&str> = FIELD_ORDER.to_vec();
+    keys.extend(
+        x.keys()
+            .map(String::as_str)
+            .filter(|k| !FIELD_ORDER.contains(k)),
+    );
+    for k in keys {
+        let av = x.get(k).unwrap_or(&Value::Null);
         let bv = y.get(k).unwrap_or(&Value::Null);
         diff_value(&mut out, k, av, bv);
     }

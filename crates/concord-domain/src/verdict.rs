@@ -106,7 +106,9 @@ fn names(parties: &[&PartyRef<'_>]) -> String {
 }
 
 struct Checks {
-    failures: Vec<String>,
+    /// Each failure as a sentence fragment; `true` when it starts with a party's name (kept as
+    /// written), otherwise its first letter is capitalised.
+    failures: Vec<(String, bool)>,
     suggestions: Vec<String>,
 }
 
@@ -118,7 +120,12 @@ impl Checks {
         }
     }
     fn fail(&mut self, why: String, suggestion: String) {
-        self.failures.push(why);
+        self.failures.push((why, false));
+        self.suggestions.push(suggestion);
+    }
+    /// A failure whose sentence starts with a party's name.
+    fn fail_named(&mut self, why: String, suggestion: String) {
+        self.failures.push((why, true));
         self.suggestions.push(suggestion);
     }
     fn finish(self, test: TestKind, pass_reason: String) -> TestResult {
@@ -130,9 +137,11 @@ impl Checks {
             reason: if passed {
                 pass_reason
             } else {
-                let mut r = self.failures.join("; ");
-                r.push('.');
-                capitalise(r)
+                self.failures
+                    .into_iter()
+                    .map(|(s, named)| if named { s } else { capitalise(s) } + ".")
+                    .collect::<Vec<_>>()
+                    .join(" ")
             },
             suggestions: self.suggestions,
         }
@@ -215,8 +224,11 @@ fn together(input: &VerdictInput<'_>, c: &Charter) -> TestResult {
         .filter(|p| !c.alone_goals.iter().any(|g| g.party == p.id))
         .collect();
     if !missing.is_empty() {
-        k.fail(
-            format!("{} states no goal it could not reach alone", names(&missing)),
+        k.fail_named(
+            format!(
+                "{} states no goal it could not reach alone",
+                names(&missing)
+            ),
             format!(
                 "Ask {} to state a goal it could not reach without the partnership, and why.",
                 names(&missing)
@@ -240,16 +252,18 @@ fn together(input: &VerdictInput<'_>, c: &Charter) -> TestResult {
     }
     let timing = match input.went_active_at {
         None => !c.metrics.is_empty(),
-        Some(active) => c.metrics.iter().any(|m| {
-            m.id.and_then(|id| {
-                input
-                    .metric_agreed_at
-                    .iter()
-                    .find(|(mid, _)| *mid == id)
-                    .map(|(_, at)| *at <= active)
-            })
-            .unwrap_or(false)
-        }),
+        Some(active) => {
+            // Ids agreed in time, looked up once rather than per metric.
+            let in_time: std::collections::HashSet<u32> = input
+                .metric_agreed_at
+                .iter()
+                .filter(|(_, at)| *at <= active)
+                .map(|(id, _)| *id)
+                .collect();
+            c.metrics
+                .iter()
+                .any(|m| m.id.is_some_and(|id| in_time.contains(&id)))
+        }
     };
     if !timing && !c.metrics.is_empty() {
         k.fail(
@@ -315,7 +329,7 @@ fn stakes(input: &VerdictInput<'_>, c: &Charter) -> TestResult {
         .filter(|p| !input.acknowledged.contains(&p.id))
         .collect();
     if !unacked.is_empty() {
-        k.fail(
+        k.fail_named(
             format!(
                 "{} {} not acknowledged the other parties' stakes",
                 names(&unacked),
@@ -345,7 +359,7 @@ fn tended(input: &VerdictInput<'_>, c: &Charter) -> TestResult {
         .filter(|p| !g.alliance_managers.iter().any(|m| m.party == p.id))
         .collect();
     if !unmanaged.is_empty() {
-        k.fail(
+        k.fail_named(
             format!("{} has no alliance manager", names(&unmanaged)),
             format!(
                 "Name an alliance manager for {}: one of its members who owns the relationship day to day.",
@@ -471,9 +485,7 @@ pub fn verdict(input: &VerdictInput<'_>) -> Verdict {
     } else {
         (
             VerdictKind::Transactional,
-            format!(
-                "Transactional: only {core_passed} of the four core tests pass."
-            ),
+            format!("Transactional: only {core_passed} of the four core tests pass."),
         )
     };
     let mut tests: Vec<TestResult> = core.into_iter().collect();

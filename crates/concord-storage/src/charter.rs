@@ -61,10 +61,30 @@ fn signer(actor: &Actor) -> Result<&Acting, StoreError> {
     })
 }
 
-fn conflict(field: &str, message: impl Into<String>) -> StoreError {
-    StoreError::Conflict {
+fn refused(field: &str, code: &'static str, message: impl Into<String>) -> StoreError {
+    StoreError::Refused {
         field: field.into(),
+        code,
         message: message.into(),
+    }
+}
+
+/// Another request changed the charter between our read and our write.
+fn raced() -> StoreError {
+    refused(
+        "version",
+        "stale_version",
+        "the charter changed while this request was made (signed, edited, discarded or made effective); reload and try again",
+    )
+}
+
+fn archived(p: &Partnership) -> Result<(), StoreError> {
+    match p.archived_at {
+        Some(_) => Err(StoreError::Archived {
+            entity: "partnership",
+            id: p.id.0,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -251,8 +271,9 @@ impl Store {
                     .filter(|s| s.signed.is_some())
                     .map(|s| s.organization_name.as_str())
                     .collect();
-                return Err(conflict(
+                return Err(refused(
                     "version",
+                    "signed_version",
                     format!(
                         "version {} has been signed by {}; a signed version cannot be edited. Withdraw the signature or discard the draft first",
                         d.number,
@@ -266,26 +287,37 @@ impl Store {
             let mut tx = c.begin_with(begin_write(self.backend)).await?;
             let number = match &draft {
                 Some(d) => {
-                    // Conditional on still being an unsigned draft.
-                    let n = sqlx::query(
-                        "UPDATE charter_versions SET content = $3, content_sha256 = $4, updated_at = $5 \
-                         WHERE partnership_id = $1 AND number = $2 AND status = 'draft' \
-                         AND NOT EXISTS (SELECT 1 FROM charter_signatures s WHERE s.version_id = charter_versions.id)",
+                    // Lock the draft row first (PostgreSQL: this waits for a signer holding
+                    // it), then look for signatures in a fresh statement, which sees theirs.
+                    let vid: Option<i64> = sqlx::query_scalar(
+                        "UPDATE charter_versions SET updated_at = $3 \
+                         WHERE partnership_id = $1 AND number = $2 AND status = 'draft' RETURNING id",
                     )
                     .bind(id.0)
                     .bind(d.number as i32)
+                    .bind(ts)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(vid) = vid else {
+                        return Err(raced());
+                    };
+                    let signed: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM charter_signatures WHERE version_id = $1",
+                    )
+                    .bind(vid)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if signed > 0 {
+                        return Err(raced());
+                    }
+                    sqlx::query(
+                        "UPDATE charter_versions SET content = $2, content_sha256 = $3 WHERE id = $1",
+                    )
+                    .bind(vid)
                     .bind(Json(&content))
                     .bind(&sha)
-                    .bind(ts)
                     .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if n == 0 {
-                        return Err(conflict(
-                            "version",
-                            "the draft changed while this request was made (it was signed, discarded or became effective); reload and try again",
-                        ));
-                    }
+                    .await?;
                     if !d.content.same_stakes(&content) {
                         sqlx::query(
                             "DELETE FROM charter_acknowledgements WHERE version_id = \
@@ -382,20 +414,22 @@ impl Store {
     ) -> Result<&'r CharterVersion, StoreError> {
         let Some(draft) = record.draft() else {
             return Err(match record.version(input.version) {
-                Some(v) => conflict(
+                Some(v) => refused(
                     "version",
+                    "not_a_draft",
                     format!(
                         "version {} is {}, not an open draft; only a draft can be signed",
                         v.number,
                         v.status.label().to_lowercase()
                     ),
                 ),
-                None => conflict("version", "there is no open draft to sign"),
+                None => refused("version", "no_draft", "there is no open draft to sign"),
             });
         };
         if draft.number != input.version {
-            return Err(conflict(
+            return Err(refused(
                 "version",
+                "stale_version",
                 format!(
                     "version {} is not the open draft; the open draft is version {}",
                     input.version, draft.number
@@ -404,8 +438,9 @@ impl Store {
         }
         if let Some(h) = &input.content_sha256 {
             if !h.eq_ignore_ascii_case(&draft.content_sha256) {
-                return Err(conflict(
+                return Err(refused(
                     "content_sha256",
+                    "content_changed",
                     format!(
                         "version {} changed since you read it; reload it and read it again before signing",
                         draft.number
@@ -441,8 +476,9 @@ impl Store {
             .iter()
             .any(|s| s.organization_id == org && s.signed.is_some())
         {
-            return Err(conflict(
+            return Err(refused(
                 "version",
+                "already_signed",
                 format!(
                     "{} has already signed version {}",
                     acting.org_name, draft.number
@@ -469,10 +505,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let Some(vid) = vid else {
-                return Err(conflict(
-                    "version",
-                    "the draft changed while this request was made; reload and try again",
-                ));
+                return Err(raced());
             };
             sqlx::query(
                 "INSERT INTO charter_signatures (version_id, organization_id, user_id, content_sha256, signed_at) \
@@ -553,14 +586,16 @@ impl Store {
         let (p, record) = self.charter(actor, id).await?;
         let acting = signer(actor)?;
         acting.require_manager()?;
+        archived(&p)?;
         let draft = Self::open_draft(&record, input)?;
         if !draft
             .sign_off
             .iter()
             .any(|s| s.organization_id == acting.org_id && s.signed.is_some())
         {
-            return Err(conflict(
+            return Err(refused(
                 "version",
+                "not_signed",
                 format!(
                     "{} has not signed version {}",
                     acting.org_name, draft.number
@@ -571,21 +606,30 @@ impl Store {
         let orgs: Vec<i64> = p.parties.iter().map(|x| x.organization_id.0).collect();
         run!(&self.write, |c| {
             let mut tx = c.begin_with(begin_write(self.backend)).await?;
-            let n = sqlx::query(
-                "DELETE FROM charter_signatures WHERE organization_id = $3 AND version_id = \
-                 (SELECT id FROM charter_versions WHERE partnership_id = $1 AND number = $2 AND status = 'draft')",
+            // Lock the draft row first, as signing does, so a withdrawal and the last signature
+            // cannot pass each other (the signer would count a signature being withdrawn).
+            let vid: Option<i64> = sqlx::query_scalar(
+                "UPDATE charter_versions SET updated_at = $3 \
+                 WHERE partnership_id = $1 AND number = $2 AND status = 'draft' RETURNING id",
             )
             .bind(id.0)
             .bind(number as i32)
+            .bind(now())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(vid) = vid else {
+                return Err(raced());
+            };
+            let n = sqlx::query(
+                "DELETE FROM charter_signatures WHERE version_id = $1 AND organization_id = $2",
+            )
+            .bind(vid)
             .bind(acting.org_id.0)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if n == 0 {
-                return Err(conflict(
-                    "version",
-                    "the draft changed while this request was made; reload and try again",
-                ));
+                return Err(raced());
             }
             audit!(
                 &mut *tx,
@@ -613,14 +657,16 @@ impl Store {
         let (p, record) = self.charter(actor, id).await?;
         let acting = signer(actor)?;
         acting.require_manager()?;
+        archived(&p)?;
         let Some(v) = record.version(input.version) else {
             return Err(StoreError::NotFound {
                 entity: "charter version",
             });
         };
         if !matches!(v.status, VersionStatus::Draft | VersionStatus::Effective) {
-            return Err(conflict(
+            return Err(refused(
                 "version",
+                "not_current",
                 format!(
                     "version {} is {}; acknowledge the stakes of the effective version or the open draft",
                     v.number,
@@ -630,8 +676,9 @@ impl Store {
         }
         if let Some(h) = &input.content_sha256 {
             if !h.eq_ignore_ascii_case(&v.content_sha256) {
-                return Err(conflict(
+                return Err(refused(
                     "content_sha256",
+                    "content_changed",
                     format!("version {} changed since you read it; reload it", v.number),
                 ));
             }
@@ -656,31 +703,34 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let Some(vid) = vid else {
-                return Err(conflict(
-                    "version",
-                    "the version changed while this request was made; reload and try again",
-                ));
+                return Err(raced());
             };
-            sqlx::query(
+            // Two people of one party acknowledging at once: the first one counts.
+            let n = sqlx::query(
                 "INSERT INTO charter_acknowledgements (version_id, organization_id, user_id, acknowledged_at) \
-                 VALUES ($1, $2, $3, $4)",
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (version_id, organization_id) DO NOTHING",
             )
             .bind(vid)
             .bind(acting.org_id.0)
             .bind(acting.user_id.0)
             .bind(ts)
             .execute(&mut *tx)
-            .await?;
-            audit!(
-                &mut *tx,
-                actor,
-                "acknowledge_stakes",
-                "charter",
-                format!("{}/v{}", id.0, number),
-                orgs.iter().copied(),
-                None,
-                Some(serde_json::json!({ "version": number, "organization_id": acting.org_id.0 }))
-            );
+            .await?
+            .rows_affected();
+            if n == 1 {
+                audit!(
+                    &mut *tx,
+                    actor,
+                    "acknowledge_stakes",
+                    "charter",
+                    format!("{}/v{}", id.0, number),
+                    orgs.iter().copied(),
+                    None,
+                    Some(
+                        serde_json::json!({ "version": number, "organization_id": acting.org_id.0 })
+                    )
+                );
+            }
             tx.commit().await?;
         });
         self.charter_version(actor, id, number).await
@@ -694,6 +744,7 @@ impl Store {
     ) -> Result<CharterVersion, StoreError> {
         let (p, record) = self.charter(actor, id).await?;
         actor.check(Acting::require_manager)?;
+        archived(&p)?;
         let Some(draft) = record.draft() else {
             return Err(StoreError::NotFound {
                 entity: "charter draft",
@@ -715,10 +766,7 @@ impl Store {
             .await?
             .rows_affected();
             if n == 0 {
-                return Err(conflict(
-                    "version",
-                    "the draft changed while this request was made; reload and try again",
-                ));
+                return Err(raced());
             }
             audit!(
                 &mut *tx,

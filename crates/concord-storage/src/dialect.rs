@@ -69,6 +69,36 @@ pub fn begin_write(backend: Backend) -> &'static str {
 /// Constraint (PostgreSQL name, SQLite `table.column`) → API field and message.
 const UNIQUE: &[(&str, &str, &str, &str)] = &[
     (
+        "charter_signatures_pkey",
+        "charter_signatures.organization_id",
+        "version",
+        "your organization has already signed this version",
+    ),
+    (
+        "charter_acknowledgements_pkey",
+        "charter_acknowledgements.organization_id",
+        "version",
+        "your organization has already acknowledged the stakes of this version",
+    ),
+    (
+        "charter_one_draft",
+        "charter_versions.partnership_id",
+        "version",
+        "someone else changed this charter at the same moment; reload and try again",
+    ),
+    (
+        "charter_one_effective",
+        "charter_versions.partnership_id",
+        "version",
+        "someone else changed this charter at the same moment; reload and try again",
+    ),
+    (
+        "charter_versions_number_unique",
+        "charter_versions.number",
+        "version",
+        "someone else changed this charter at the same moment; reload and try again",
+    ),
+    (
         "organizations_name_key_unique",
         "organizations.name_key",
         "name",

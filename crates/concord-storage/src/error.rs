@@ -12,6 +12,14 @@ pub enum StoreError {
     /// A unique constraint: the field names what is duplicated.
     #[error("{field}: {message}")]
     Conflict { field: String, message: String },
+    /// The request conflicts with the record's state (a signed version edited, a stale version
+    /// signed, going active without a charter): `code` says which rule, `field` what to fix.
+    #[error("{field}: {message}")]
+    Refused {
+        field: String,
+        code: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     IllegalTransition(#[from] IllegalTransition),
     /// The actor can see the record but may not do this (a viewer writing, a non-admin managing).

@@ -420,8 +420,9 @@ impl Store {
         let from = current.stage;
         from.transition(to)?;
         if to == Stage::Active && !self.has_effective_charter(id).await? {
-            return Err(StoreError::Conflict {
+            return Err(StoreError::Refused {
                 field: "to".into(),
+                code: "charter_required",
                 message: "a partnership goes active only with an effective charter: every party must sign a charter first".into(),
             });
         }

@@ -269,7 +269,7 @@ on_both!(partnership_lifecycle, |store: Store| async move {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, StoreError::Conflict { field, .. } if field == "to"),
+        matches!(&err, StoreError::Refused { field, code: "charter_required", .. } if field == "to"),
         "{err:?}"
     );
     let history = store.stage_history(&actor(), p.id).await.unwrap();

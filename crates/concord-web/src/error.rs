@@ -119,6 +119,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { field, message } => {
                 ApiError::new(StatusCode::CONFLICT, "duplicate", message).with_field(field)
             }
+            StoreError::Refused {
+                field,
+                code,
+                message,
+            } => ApiError::new(StatusCode::CONFLICT, code, message).with_field(field),
             StoreError::IllegalTransition(t) => {
                 let mut err =
                     ApiError::new(StatusCode::CONFLICT, "illegal_transition", t.to_string())

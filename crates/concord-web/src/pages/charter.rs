@@ -767,7 +767,9 @@ async fn refusal(
     e: StoreError,
 ) -> Result<Response, PageError> {
     let (status, message) = match e {
-        StoreError::Conflict { message, .. } => (StatusCode::CONFLICT, message),
+        StoreError::Conflict { message, .. } | StoreError::Refused { message, .. } => {
+            (StatusCode::CONFLICT, message)
+        }
         StoreError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
         e @ StoreError::Archived { .. } => (StatusCode::CONFLICT, e.to_string()),
         StoreError::Validation(v) => (StatusCode::UNPROCESSABLE_ENTITY, v.to_string()),
@@ -1320,7 +1322,7 @@ pub async fn save(
             )
             .await
         }
-        Err(StoreError::Conflict { message, .. }) => {
+        Err(StoreError::Conflict { message, .. } | StoreError::Refused { message, .. }) => {
             errors.general.push(message);
             edit_page(
                 &s,

@@ -352,6 +352,11 @@ pub(crate) fn form_errors(e: StoreError) -> Result<ValidationErrors, PageError> 
         StoreError::Conflict { field, message } => {
             Ok(ValidationErrors::single(field, "duplicate", message))
         }
+        StoreError::Refused {
+            field,
+            code,
+            message,
+        } => Ok(ValidationErrors::single(field, code, message)),
         e @ StoreError::Archived { .. } => {
             Ok(ValidationErrors::single("name", "archived", e.to_string()))
         }

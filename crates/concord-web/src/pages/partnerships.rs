@@ -380,6 +380,7 @@ pub async fn transition(
             e @ (StoreError::IllegalTransition(_)
             | StoreError::Archived { .. }
             | StoreError::Conflict { .. }
+            | StoreError::Refused { .. }
             | StoreError::Forbidden(_)
             | StoreError::Validation(_)),
         ) => {
@@ -389,7 +390,9 @@ pub async fn transition(
                 _ => StatusCode::CONFLICT,
             };
             let message = match &e {
-                StoreError::Conflict { message, .. } => message.clone(),
+                StoreError::Conflict { message, .. } | StoreError::Refused { message, .. } => {
+                    message.clone()
+                }
                 other => other.to_string(),
             };
             let message = message
