@@ -44,6 +44,7 @@ mod capabilities;
 mod charter;
 pub mod dialect;
 mod error;
+mod journeys;
 mod notes;
 mod organizations;
 mod partnerships;

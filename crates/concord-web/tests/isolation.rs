@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 struct World {
     partnership: i64,
+    journey: i64,
     partner_org: i64,
     viewer_user: i64,
 }
@@ -25,6 +26,7 @@ struct World {
 fn concrete(path: &str, access: Access, app: &TestApp, w: &World) -> String {
     let id = match (access, path) {
         (Access::Partnership, _) => w.partnership.to_string(),
+        (Access::Journey, _) => w.journey.to_string(),
         (_, p) if p.starts_with("/organization/members/") => w.viewer_user.to_string(),
         (_, p) if p.contains("/organizations/") => app.home.to_string(),
         _ => "999999".to_string(),
@@ -33,6 +35,10 @@ fn concrete(path: &str, access: Access, app: &TestApp, w: &World) -> String {
         .replace("{code}", "dental")
         .replace("{token}", "not-a-real-invitation")
         .replace("{number}", "1")
+        .replace("{stage}", "1")
+        .replace("{handoff}", "1")
+        .replace("{assumption}", "1")
+        .replace("{feedback}", "1")
 }
 
 /// A valid JSON body for each API write, so a refusal is about who asks, not what was sent.
@@ -63,6 +69,31 @@ fn api_body(method: &Method, path: &str, app: &TestApp, w: &World) -> Value {
         | ("POST", "/api/v1/partnerships/{id}/charter/signatures/withdraw")
         | ("POST", "/api/v1/partnerships/{id}/charter/acknowledgements") => {
             json!({ "version": 1 })
+        }
+        ("POST", "/api/v1/partnerships/{id}/journeys") | ("PUT", "/api/v1/journeys/{id}") => {
+            json!({ "name": "Written by someone", "end_user": "patient" })
+        }
+        ("POST", "/api/v1/partnerships/{id}/journeys/import") => json!({
+            "format": "concord.journey/1", "name": "Imported", "end_user": "patient",
+            "lull_threshold_days": 7, "design": {}
+        }),
+        ("POST", "/api/v1/journeys/{id}/stages")
+        | ("PUT", "/api/v1/journeys/{id}/stages/{stage}") => {
+            json!({ "name": "Written by someone" })
+        }
+        ("DELETE", "/api/v1/journeys/{id}/stages/{stage}")
+        | ("DELETE", "/api/v1/journeys/{id}/handoffs/{handoff}") => json!({}),
+        ("POST", "/api/v1/journeys/{id}/stages/{stage}/move") => json!({ "position": 2 }),
+        ("POST", "/api/v1/journeys/{id}/handoffs") => json!({ "from_stage": 1, "to_stage": 2 }),
+        ("POST", "/api/v1/journeys/{id}/assumptions")
+        | ("PUT", "/api/v1/journeys/{id}/assumptions/{assumption}") => {
+            json!({ "statement": "Written by someone" })
+        }
+        ("POST", "/api/v1/journeys/{id}/trial-runs") => {
+            json!({ "run_on": "2026-11-01", "participants": ["P-01"] })
+        }
+        ("POST", "/api/v1/journeys/{id}/feedback/{feedback}/address") => {
+            json!({ "note": "Written by someone" })
         }
         ("POST", "/api/v1/capabilities") => {
             json!({ "code": "matrix_cap", "name": "Matrix capability", "category": "clinical", "continuum_level": "primary" })
@@ -221,9 +252,19 @@ async fn world(app: &TestApp) -> (World, common::Member, common::Member, common:
         .unwrap()
         .id
         .0;
+    let (s, journey) = app
+        .post_json(
+            &format!("/api/v1/partnerships/{partnership}/journeys"),
+            &json!({ "name": "Shared deal referral journey", "end_user": "patient",
+                     "design": { "stages": [ { "name": "Referral" }, { "name": "Visit" } ] } }),
+        )
+        .await;
+    assert_eq!(s, 201, "{journey}");
+    let journey = journey["id"].as_i64().unwrap();
     (
         World {
             partnership,
+            journey,
             partner_org,
             viewer_user,
         },
@@ -271,7 +312,7 @@ on_both!(an_outsider_gets_404_on_every_partnership_route, |app| {
     let audit_before = app.store.audit_count().await.unwrap();
     let mut checked = 0;
     for (method, path, access) in concord_web::routes() {
-        if access != Access::Partnership {
+        if !matches!(access, Access::Partnership | Access::Journey) {
             continue;
         }
         let url = concrete(&path, access, &app, &w);

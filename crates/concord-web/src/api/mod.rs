@@ -14,6 +14,7 @@ use crate::AppState;
 pub mod account;
 pub mod capabilities;
 pub mod charter;
+pub mod journeys;
 pub mod organizations;
 pub mod partnerships;
 pub mod system;
@@ -27,6 +28,9 @@ pub enum Access {
     Ecosystem,
     /// A partnership (`{id}`) the acting organization is party to; anyone else gets 404.
     Partnership,
+    /// A journey (`{id}`) of a partnership the acting organization is party to; anyone else gets
+    /// 404.
+    Journey,
     /// The acting organization's own records (its partnership list, members, invitations, audit).
     Own,
     /// The caller's own account: any member may act on it, viewers included (their API tokens,
@@ -188,6 +192,99 @@ pub fn routes() -> Vec<RouteDef> {
             "/partnerships/{id}/verdict",
             Partnership,
             get(charter::verdict),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/journeys",
+            Partnership,
+            get(journeys::list),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/journeys",
+            Partnership,
+            post(journeys::create),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/journeys/import",
+            Partnership,
+            post(journeys::import),
+        ),
+        r(M::GET, "/journeys/{id}", Journey, get(journeys::get)),
+        r(M::PUT, "/journeys/{id}", Journey, put(journeys::update)),
+        r(M::GET, "/journeys/{id}/gaps", Journey, get(journeys::gaps)),
+        r(
+            M::GET,
+            "/journeys/{id}/export",
+            Journey,
+            get(journeys::export_file),
+        ),
+        r(
+            M::POST,
+            "/journeys/{id}/stages",
+            Journey,
+            post(journeys::add_stage),
+        ),
+        r(
+            M::PUT,
+            "/journeys/{id}/stages/{stage}",
+            Journey,
+            put(journeys::replace_stage),
+        ),
+        r(
+            M::DELETE,
+            "/journeys/{id}/stages/{stage}",
+            Journey,
+            delete(journeys::remove_stage),
+        ),
+        r(
+            M::POST,
+            "/journeys/{id}/stages/{stage}/move",
+            Journey,
+            post(journeys::move_stage),
+        ),
+        r(
+            M::POST,
+            "/journeys/{id}/handoffs",
+            Journey,
+            post(journeys::add_handoff),
+        ),
+        r(
+            M::DELETE,
+            "/journeys/{id}/handoffs/{handoff}",
+            Journey,
+            delete(journeys::remove_handoff),
+        ),
+        r(
+            M::POST,
+            "/journeys/{id}/assumptions",
+            Journey,
+            post(journeys::add_assumption),
+        ),
+        r(
+            M::PUT,
+            "/journeys/{id}/assumptions/{assumption}",
+            Journey,
+            put(journeys::replace_assumption),
+        ),
+        r(
+            M::GET,
+            "/journeys/{id}/trial-runs",
+            Journey,
+            get(journeys::trial_runs),
+        ),
+        r(
+            M::POST,
+            "/journeys/{id}/trial-runs",
+            Journey,
+            post(journeys::record_trial_run),
+        ),
+        r(
+            M::POST,
+            "/journeys/{id}/feedback/{feedback}/address",
+            Journey,
+            post(journeys::address_feedback),
         ),
         r(M::GET, "/capabilities", Ecosystem, get(capabilities::list)),
         r(
