@@ -1,13 +1,15 @@
-//! The demo: fictional organizations, partnerships and charters (data/demo.json) loaded through
-//! the same store methods as real input, so the demo can never hold what the product would refuse.
-//! Charters are drafted, acknowledged and signed by the parties' own people, before a partnership
-//! goes active, exactly as the product requires.
+//! The demo: fictional organizations, partnerships, charters and journey maps (data/demo.json)
+//! loaded through the same store methods as real input, so the demo can never hold what the
+//! product would refuse. Charters are drafted, acknowledged and signed by the parties' own people,
+//! before a partnership goes active, exactly as the product requires; journeys are mapped, tried
+//! with patients and revised by the parties' people, in that order.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use concord_domain::account::{Email, Role};
 use concord_domain::charter::{Charter, CharterVersion, SignInput};
+use concord_domain::journey::{self, gaps_of, JourneyInput, StageEdit, TrialRunInput};
 use concord_domain::organization::OrganizationInput;
 use concord_domain::partnership::{PartnershipInput, PartnershipType, PartyInput, Stage};
 use concord_domain::{OrgId, PartnershipId, UserId};
@@ -39,6 +41,55 @@ struct DemoPartnership {
     /// Drafted and signed before the stage path reaches `active`.
     #[serde(default)]
     charter: Option<DemoCharter>,
+    /// Mapped once the stage path and the charter are done.
+    #[serde(default)]
+    journeys: Vec<DemoJourney>,
+}
+
+/// A journey map as the demo writes it, loaded in time order: created, tried with end users,
+/// then changed. `content` is a [`JourneyInput`] whose stage owners are organization names (or
+/// `null` for a stage nobody owns yet); stages carry their own ids so that handoffs, assumptions
+/// and feedback can refer to them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoJourney {
+    /// The party whose demo admin maps the journey.
+    created_by: String,
+    content: Map<String, Value>,
+    #[serde(default)]
+    trial_runs: Vec<DemoTrialRun>,
+    /// What the parties changed after the trial runs, in order.
+    #[serde(default)]
+    changes: Vec<DemoJourneyChange>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoTrialRun {
+    /// The party whose demo admin records the run.
+    recorded_by: String,
+    run: TrialRunInput,
+}
+
+/// A change after a trial run: stages rewritten in place (each names the `id` it replaces, and
+/// its owner by organization name), then feedback marked addressed with what was done.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoJourneyChange {
+    by: String,
+    #[serde(default)]
+    revised_stages: Vec<Map<String, Value>>,
+    #[serde(default)]
+    addressed: Vec<DemoAddressed>,
+}
+
+/// The feedback a participant gave on a stage, and what was done about it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoAddressed {
+    stage: u32,
+    participant: String,
+    note: String,
 }
 
 /// A charter as the demo writes it. `content` is a [`Charter`] that names parties by
@@ -177,6 +228,7 @@ pub async fn load(store: &Store) -> Result<String, String> {
         ));
     }
     let mut charters = CharterCount::default();
+    let mut journeys = JourneyCount::default();
     for p in &data.partnerships {
         let parties = p
             .parties
@@ -263,17 +315,52 @@ pub async fn load(store: &Store) -> Result<String, String> {
             charters.in_force += usize::from(record.effective().is_some());
             charters.drafts += usize::from(record.draft().is_some());
         }
+        for j in &p.journeys {
+            let name = j.content.get("name").and_then(Value::as_str).unwrap_or("");
+            let id = ctx
+                .journey(j)
+                .await
+                .map_err(|e| format!("demo journey \"{name}\" of {}: {e}", p.name))?;
+            let (_, journey, runs) = store
+                .journey(&actor, id)
+                .await
+                .map_err(|e| format!("demo journey \"{name}\" of {}: {e}", p.name))?;
+            journeys.total += 1;
+            journeys.trial_runs += runs.len();
+            journeys.gaps += gaps_of(&journey, &runs).len();
+        }
     }
     Ok(format!(
-        "Demo loaded: {} organizations, {} partnerships, {} charters ({} in force, {} draft{} awaiting signatures).\nSign in with any of these accounts; the password of each is {DEMO_PASSWORD}\n{}",
+        "Demo loaded: {} organizations, {} partnerships, {} charters ({} in force, {} draft{} awaiting signatures), {} journey{} ({} trial run{}, {} open gap{}).\nSign in with any of these accounts; the password of each is {DEMO_PASSWORD}\n{}",
         data.organizations.len(),
         data.partnerships.len(),
         charters.total,
         charters.in_force,
         charters.drafts,
-        if charters.drafts == 1 { "" } else { "s" },
+        plural(charters.drafts),
+        journeys.total,
+        plural(journeys.total),
+        journeys.trial_runs,
+        plural(journeys.trial_runs),
+        journeys.gaps,
+        plural(journeys.gaps),
         accounts.join("\n")
     ))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[derive(Default)]
+struct JourneyCount {
+    total: usize,
+    trial_runs: usize,
+    gaps: usize,
 }
 
 #[derive(Default)]
@@ -395,6 +482,19 @@ impl Ctx<'_> {
             .map(|m| m.user_id)
             .or_else(|| self.admin(org))
             .ok_or_else(|| format!("{name} has no demo account"))?;
+        self.act_as(user, org, name).await
+    }
+
+    /// The named party's demo admin, acting for it.
+    async fn member(&self, name: &str) -> Result<Actor, String> {
+        let org = self.party(name)?;
+        let user = self
+            .admin(org)
+            .ok_or_else(|| format!("{name} has no demo account"))?;
+        self.act_as(user, org, name).await
+    }
+
+    async fn act_as(&self, user: UserId, org: OrgId, name: &str) -> Result<Actor, String> {
         let acting = self
             .store
             .acting(user, org)
@@ -440,6 +540,77 @@ impl Ctx<'_> {
                 .map_err(|e| format!("{name} signing: {e}"))?;
         }
         Ok(version)
+    }
+
+    /// Maps a journey, records its trial runs, then applies the changes made after them, each
+    /// step by one of the parties' people. Returns the journey's id.
+    async fn journey(&self, j: &DemoJourney) -> Result<i64, String> {
+        let mut content = Value::Object(j.content.clone());
+        self.resolve_names(&mut content, "")?;
+        let input: JourneyInput = serde_json::from_value(content)
+            .map_err(|e| format!("the content is not a journey: {e}"))?;
+        let author = self.member(&j.created_by).await?;
+        let id = self
+            .store
+            .create_journey(&author, self.id, &input)
+            .await
+            .map_err(|e| e.to_string())?
+            .id;
+        for r in &j.trial_runs {
+            let who = self.member(&r.recorded_by).await?;
+            self.store
+                .record_trial_run(&who, id, &r.run)
+                .await
+                .map_err(|e| format!("trial run of {}: {e}", r.run.run_on))?;
+        }
+        for change in &j.changes {
+            let who = self.member(&change.by).await?;
+            for (i, s) in change.revised_stages.iter().enumerate() {
+                let field = format!("revised_stages[{i}]");
+                let mut s = Value::Object(s.clone());
+                self.resolve_names(&mut s, &field)?;
+                let stage: journey::Stage =
+                    serde_json::from_value(s).map_err(|e| format!("{field}: not a stage: {e}"))?;
+                let stage_id = stage
+                    .id
+                    .ok_or_else(|| format!("{field}.id: name the stage this replaces"))?;
+                self.store
+                    .edit_stages(&who, id, StageEdit::Replace(stage_id, stage))
+                    .await
+                    .map_err(|e| format!("{field}: {e}"))?;
+            }
+            for a in &change.addressed {
+                let (_, _, runs) = self
+                    .store
+                    .journey(&who, id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let feedback = runs
+                    .iter()
+                    .flat_map(|r| r.feedback.iter())
+                    .find(|f| {
+                        f.stage == a.stage
+                            && f.participant == a.participant
+                            && f.addressed_at.is_none()
+                    })
+                    .ok_or_else(|| {
+                        format!(
+                            "no open feedback from {} on stage {}",
+                            a.participant, a.stage
+                        )
+                    })?;
+                self.store
+                    .address_feedback(&who, id, feedback.id, &a.note)
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "addressing the feedback from {} on stage {}: {e}",
+                            a.participant, a.stage
+                        )
+                    })?;
+            }
+        }
+        Ok(id)
     }
 
     /// A new version: the effective one with some sections replaced.

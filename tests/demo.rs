@@ -3,9 +3,11 @@
 
 use concord_domain::charter::VersionStatus;
 use concord_domain::charter_diff::{diff, ChangeKind};
+use concord_domain::journey::{gaps_of, AssumptionStatus, GapKind, Journey, Severity, TrialRun};
 use concord_domain::paging::PageRequest;
 use concord_domain::partnership::{PartnershipFilter, PartnershipSort, PartnershipType, Stage};
 use concord_domain::verdict::{TestKind, VerdictKind};
+use concord_domain::PartnershipId;
 use concord_storage::testing::fresh_store;
 use concord_storage::{Actor, Backend, Store};
 
@@ -51,6 +53,10 @@ async fn check(store: Store) {
     assert!(summary.contains("organizations"));
     assert!(
         summary.contains("8 charters (7 in force, 2 drafts"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("2 journeys (1 trial run, 3 open gaps)"),
         "{summary}"
     );
     let orgs = store.all_organizations().await.unwrap();
@@ -227,9 +233,164 @@ async fn check(store: Store) {
         "every party signed the amendment and its stakes stay acknowledged"
     );
 
+    check_journeys(
+        &store,
+        named("Elm City Smiles-to-Screening Alliance"),
+        named("Central Connecticut Post-Acute Network"),
+    )
+    .await;
+
     assert!(
         concord::demo::load(&store).await.is_err(),
         "the demo refuses a non-empty database"
+    );
+}
+
+async fn journey_named(
+    store: &Store,
+    partnership: PartnershipId,
+    name: &str,
+) -> (Journey, Vec<TrialRun>) {
+    let operator = Actor::new("test");
+    let summaries = store.journeys(&operator, partnership).await.unwrap();
+    let id = summaries
+        .iter()
+        .find(|j| j.name == name)
+        .unwrap_or_else(|| panic!("demo journey {name}: {summaries:?}"))
+        .id;
+    let (_, journey, runs) = store.journey(&operator, id).await.unwrap();
+    (journey, runs)
+}
+
+/// The gaps of a journey as (kind, stage name).
+fn gap_list(journey: &Journey, runs: &[TrialRun]) -> Vec<(GapKind, String)> {
+    gaps_of(journey, runs)
+        .into_iter()
+        .map(|g| (g.kind, g.stage_name))
+        .collect()
+}
+
+/// The journeys: a primary-care to dental referral where a trial run found two gaps and one was
+/// fixed, and a discharge to home health whose first draft shows a lull and an unowned stage.
+async fn check_journeys(store: &Store, elm: PartnershipId, post_acute: PartnershipId) {
+    let (referral, runs) = journey_named(store, elm, "Referral from primary care to dental").await;
+    assert!(referral.design.stages.len() >= 6);
+    let owners: std::collections::BTreeSet<_> =
+        referral.design.stages.iter().map(|s| s.owner).collect();
+    assert_eq!(owners.len(), 2, "stages are owned by both practices");
+    assert!(referral
+        .design
+        .handoffs
+        .iter()
+        .all(|h| h.channel.is_some() && !h.information.is_empty()));
+
+    // One trial run with pseudonymous participants.
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(run.participants.len(), 8);
+    assert!(run.participants.iter().all(|p| p.starts_with("P-")));
+
+    let stage_id = |name: &str| {
+        referral
+            .design
+            .stages
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.id)
+            .unwrap_or_else(|| panic!("stage {name}"))
+    };
+    let scheduling = stage_id("Scheduling call from Bright Harbor");
+    let first_visit = stage_id("First dental visit");
+
+    // The run found a blocking problem at scheduling and invalidated two assumptions.
+    let severe: Vec<_> = run
+        .feedback
+        .iter()
+        .filter(|f| f.severity != Severity::Minor)
+        .collect();
+    assert!(severe
+        .iter()
+        .any(|f| f.severity == Severity::Blocking && f.stage == scheduling));
+    let invalidated: Vec<_> = referral
+        .design
+        .assumptions
+        .iter()
+        .filter(|a| a.status == AssumptionStatus::Invalidated)
+        .collect();
+    assert_eq!(invalidated.len(), 2, "{invalidated:?}");
+    assert!(invalidated.iter().all(|a| !a.evidence.is_empty()));
+    assert!(referral
+        .design
+        .assumptions
+        .iter()
+        .any(|a| a.status == AssumptionStatus::Validated));
+
+    // Fixed: the scheduling stage was rewritten after the run (with a support touchpoint) and
+    // every severe finding there is addressed, with what was done.
+    let stage = referral.design.stage(scheduling).unwrap();
+    assert!(stage.touchpoints.iter().any(|t| t.support));
+    let call_themselves = invalidated
+        .iter()
+        .find(|a| a.stages.contains(&scheduling))
+        .expect("an invalidated assumption about scheduling");
+    assert!(
+        stage.revised_at > call_themselves.status_changed_at,
+        "the stage changed after the assumption was invalidated"
+    );
+    assert!(severe
+        .iter()
+        .all(|f| (f.stage == scheduling)
+            == (f.addressed_at.is_some() && !f.addressed_note.is_empty())));
+    assert!(severe.iter().any(|f| f.addressed_at.is_some()));
+
+    // Before the fix, scheduling showed the blocking feedback and the invalidated assumption.
+    let mut before = referral.clone();
+    before
+        .design
+        .stages
+        .iter_mut()
+        .find(|s| s.id == Some(scheduling))
+        .unwrap()
+        .revised_at = call_themselves.status_changed_at;
+    let mut open_runs = runs.clone();
+    for f in open_runs.iter_mut().flat_map(|r| r.feedback.iter_mut()) {
+        f.addressed_at = None;
+    }
+    let kinds_before: Vec<GapKind> = gaps_of(&before, &open_runs)
+        .into_iter()
+        .filter(|g| g.stage == Some(scheduling))
+        .map(|g| g.kind)
+        .collect();
+    assert_eq!(
+        kinds_before,
+        vec![GapKind::InvalidatedAssumption, GapKind::UnaddressedFeedback]
+    );
+
+    // Still open: the reminder text did not bring everyone to the first visit, and that stage
+    // has not changed since.
+    assert_eq!(
+        gap_list(&referral, &runs),
+        vec![(
+            GapKind::InvalidatedAssumption,
+            "First dental visit".to_string()
+        )]
+    );
+    let open = &gaps_of(&referral, &runs)[0];
+    assert_eq!(open.stage, Some(first_visit));
+    assert!(open.evidence.contains("reminder text"), "{}", open.evidence);
+
+    // Discharge to home health: a first draft with a stage nobody owns and a lull.
+    let (discharge, runs) = journey_named(store, post_acute, "Discharge to home health").await;
+    assert!(runs.is_empty());
+    assert_eq!(
+        gap_list(&discharge, &runs),
+        vec![
+            (
+                GapKind::NoOwner,
+                "Medication reconciliation at home".to_string()
+            ),
+            (GapKind::Lull, "Discharge from home-health care".to_string()),
+        ]
     );
 }
 
