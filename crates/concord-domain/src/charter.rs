@@ -396,6 +396,10 @@ fn check_len<T>(e: &mut ValidationErrors, field: &str, items: &[T]) {
 }
 
 /// Gives every item without an id the next free one, and reports duplicate ids.
+/// The largest id a client may give an item (far above any real journey or charter), so the
+/// next id can always be assigned.
+pub const MAX_ID: u32 = 1_000_000;
+
 fn assign_ids<T>(
     e: &mut ValidationErrors,
     field: &str,
@@ -407,7 +411,13 @@ fn assign_ids<T>(
     let mut next = floor;
     for (i, item) in items.iter_mut().enumerate() {
         if let Some(v) = *id(item) {
-            if v == 0 {
+            if v > MAX_ID {
+                e.add(
+                    format!("{field}[{i}].id"),
+                    "invalid",
+                    format!("ids are at most {MAX_ID}; leave the id out for a new item"),
+                );
+            } else if v == 0 {
                 e.add(
                     format!("{field}[{i}].id"),
                     "invalid",
@@ -420,13 +430,13 @@ fn assign_ids<T>(
                     format!("id {v} is used twice in {field}"),
                 );
             }
-            next = next.max(v);
+            next = next.max(v.min(MAX_ID));
         }
     }
     for item in items.iter_mut() {
         let slot = id(item);
         if slot.is_none() {
-            next += 1;
+            next = next.saturating_add(1);
             *slot = Some(next);
         }
     }

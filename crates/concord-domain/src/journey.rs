@@ -175,6 +175,22 @@ pub struct Design {
     pub handoffs: Vec<Handoff>,
     #[serde(default)]
     pub assumptions: Vec<Assumption>,
+    /// The largest ids ever used (kept by Concord), so an id removed from the design is never
+    /// given to something else — feedback recorded on a removed stage stays with that stage.
+    #[serde(default)]
+    pub used_ids: UsedIds,
+}
+
+/// The largest id ever used in each list of a design.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsedIds {
+    #[serde(default)]
+    pub stages: u32,
+    #[serde(default)]
+    pub handoffs: u32,
+    #[serde(default)]
+    pub assumptions: u32,
 }
 
 /// What a client sends to create a journey or replace it.
@@ -291,6 +307,10 @@ pub struct Gap {
     pub evidence: String,
 }
 
+/// The largest id a client may give an item (far above any real journey or charter), so the
+/// next id can always be assigned.
+pub const MAX_ID: u32 = 1_000_000;
+
 fn assign_ids<T>(
     e: &mut ValidationErrors,
     field: &str,
@@ -302,7 +322,13 @@ fn assign_ids<T>(
     let mut next = floor;
     for (i, item) in items.iter_mut().enumerate() {
         if let Some(v) = *id(item) {
-            if v == 0 {
+            if v > MAX_ID {
+                e.add(
+                    format!("{field}[{i}].id"),
+                    "invalid",
+                    format!("ids are at most {MAX_ID}; leave the id out for a new item"),
+                );
+            } else if v == 0 {
                 e.add(format!("{field}[{i}].id"), "invalid", "ids start at 1");
             } else if !seen.insert(v) {
                 e.add(
@@ -311,29 +337,38 @@ fn assign_ids<T>(
                     format!("id {v} is used twice in {field}"),
                 );
             }
-            next = next.max(v);
+            next = next.max(v.min(MAX_ID));
         }
     }
     for item in items.iter_mut() {
         let slot = id(item);
         if slot.is_none() {
-            next += 1;
+            next = next.saturating_add(1);
             *slot = Some(next);
         }
     }
 }
 
 impl Design {
-    /// The largest id ever used in each list, so new items never reuse one.
+    /// The largest id ever used in each list (those in the design and those recorded in
+    /// `used_ids`), so new items never reuse one.
     pub fn max_ids(&self) -> (u32, u32, u32) {
+        let max = |ids: &mut dyn Iterator<Item = u32>, used: u32| {
+            ids.max().unwrap_or(0).max(used.min(MAX_ID))
+        };
         (
-            self.stages.iter().filter_map(|s| s.id).max().unwrap_or(0),
-            self.handoffs.iter().filter_map(|h| h.id).max().unwrap_or(0),
-            self.assumptions
-                .iter()
-                .filter_map(|a| a.id)
-                .max()
-                .unwrap_or(0),
+            max(
+                &mut self.stages.iter().filter_map(|s| s.id),
+                self.used_ids.stages,
+            ),
+            max(
+                &mut self.handoffs.iter().filter_map(|h| h.id),
+                self.used_ids.handoffs,
+            ),
+            max(
+                &mut self.assumptions.iter().filter_map(|a| a.id),
+                self.used_ids.assumptions,
+            ),
         )
     }
 
@@ -349,6 +384,12 @@ impl Design {
         parties: &[OrgId],
         floor: (u32, u32, u32),
     ) -> Result<Design, ValidationErrors> {
+        // Never below what this design says it has used (an imported file carries it).
+        let floor = (
+            floor.0.max(self.used_ids.stages.min(MAX_ID)),
+            floor.1.max(self.used_ids.handoffs.min(MAX_ID)),
+            floor.2.max(self.used_ids.assumptions.min(MAX_ID)),
+        );
         let mut e = ValidationErrors::new();
         let mut d = self.clone();
         if d.stages.len() > MAX_STAGES {
@@ -510,6 +551,12 @@ impl Design {
         assign_ids(&mut e, "assumptions", &mut d.assumptions, floor.2, |a| {
             &mut a.id
         });
+        let now_used = d.max_ids();
+        d.used_ids = UsedIds {
+            stages: now_used.0.max(floor.0),
+            handoffs: now_used.1.max(floor.1),
+            assumptions: now_used.2.max(floor.2),
+        };
         e.into_result(d)
     }
 
@@ -587,25 +634,16 @@ impl JourneyInput {
     }
 }
 
-/// Whether a participant id looks pseudonymous: 1–40 letters, digits, `-` or `_`, and not a run
-/// of 7 or more digits (a phone or record number).
+/// Whether a participant id looks pseudonymous: 1–40 letters, digits, `-` or `_`, with at most
+/// 6 digits in all — so no phone, record or date-of-birth number fits, with or without
+/// separators (`555-123-4567`, `MRN-123-4567` and `1990-01-15` are refused; `P-07` is fine).
 pub fn is_pseudonymous(id: &str) -> bool {
     let ok_chars = !id.is_empty()
         && id.len() <= 40
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    let mut run = 0;
-    let mut longest = 0;
-    for c in id.chars() {
-        if c.is_ascii_digit() {
-            run += 1;
-            longest = longest.max(run);
-        } else {
-            run = 0;
-        }
-    }
-    ok_chars && longest < 7
+    ok_chars && id.chars().filter(|c| c.is_ascii_digit()).count() <= 6
 }
 
 impl TrialRunInput {
@@ -613,6 +651,16 @@ impl TrialRunInput {
     /// this journey and one of the run's participants; every assumption verdict names an
     /// assumption of this journey.
     pub fn validate(&self, design: &Design) -> Result<TrialRunInput, ValidationErrors> {
+        self.validate_against(design, false)
+    }
+
+    /// [`TrialRunInput::validate`]; with `history`, feedback may also name a stage the journey
+    /// had and removed (an id up to `used_ids.stages`), as an exported journey's feedback can.
+    pub fn validate_against(
+        &self,
+        design: &Design,
+        history: bool,
+    ) -> Result<TrialRunInput, ValidationErrors> {
         let mut e = ValidationErrors::new();
         let mut r = self.clone();
         if r.participants.is_empty() {
@@ -651,7 +699,8 @@ impl TrialRunInput {
         }
         for (i, f) in r.feedback.iter_mut().enumerate() {
             let p = format!("feedback[{i}]");
-            if design.stage(f.stage).is_none() {
+            let removed_before = history && f.stage >= 1 && f.stage <= design.max_ids().0;
+            if design.stage(f.stage).is_none() && !removed_before {
                 e.add(
                     format!("{p}.stage"),
                     "unknown_stage",
@@ -794,8 +843,10 @@ pub fn detect_gaps(
         let (Some(from), Some(to)) = (index.get(&h.from_stage), index.get(&h.to_stage)) else {
             continue;
         };
-        let cross = matches!((from.owner, to.owner), (Some(a), Some(b)) if a != b);
-        if !cross {
+        // Only a handoff known to stay within one party is exempt: while either end has no
+        // owner the handoff may cross parties, so it must say how and what passes.
+        let same_party = matches!((from.owner, to.owner), (Some(a), Some(b)) if a == b);
+        if same_party {
             continue;
         }
         let out = by_stage.entry(h.from_stage).or_default();
@@ -804,7 +855,7 @@ pub fn detect_gaps(
                 GapKind::HandoffWithoutChannel,
                 from,
                 format!(
-                    "The handoff from \"{}\" to \"{}\" crosses parties but has no channel.",
+                    "The handoff from \"{}\" to \"{}\" crosses (or may cross) parties but has no channel.",
                     from.name, to.name
                 ),
             );
@@ -1041,7 +1092,7 @@ impl JourneyExport {
                     .collect(),
                 assumptions: Vec::new(),
             };
-            match as_input.validate(&design) {
+            match as_input.validate_against(&design, true) {
                 Ok(ok) => {
                     let mut run = r.clone();
                     run.participants = ok.participants;

@@ -236,7 +236,8 @@ impl Store {
             .bind(ts)
             .fetch_one(&mut *tx)
             .await?;
-            for r in &runs {
+            // Oldest first, so ids (and the order of same-day runs) follow the file's history.
+            for r in runs.iter().rev() {
                 let rid: i64 = sqlx::query_scalar(
                     "INSERT INTO trial_runs (journey_id, run_on, participants, notes, created_by, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -536,14 +537,14 @@ impl Store {
         feedback: i64,
         note: &str,
     ) -> Result<Feedback, StoreError> {
+        let (p, _, runs) = self.journey(actor, id).await?;
+        actor.check(Acting::require_contributor)?;
+        archived(&p)?;
         let note = {
             let mut e = ValidationErrors::new();
             let n = concord_domain::text::clean(&mut e, "note", note, 1, 2000, true);
             e.into_result(n)?
         };
-        let (p, _, runs) = self.journey(actor, id).await?;
-        actor.check(Acting::require_contributor)?;
-        archived(&p)?;
         let Some(f) = runs
             .iter()
             .flat_map(|r| r.feedback.iter())
