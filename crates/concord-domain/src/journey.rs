@@ -918,11 +918,21 @@ pub fn detect_gaps(
     }
     for (sid, (blocking, major, example)) in severe {
         let s = index[&sid];
+        let count = |n: usize, word: &str| match n {
+            0 => None,
+            1 => Some(format!("1 {word} finding")),
+            n => Some(format!("{n} {word} findings")),
+        };
+        let counts: Vec<String> = [count(blocking, "blocking"), count(major, "major")]
+            .into_iter()
+            .flatten()
+            .collect();
         by_stage.entry(sid).or_default().push(gap(
             GapKind::UnaddressedFeedback,
             s,
             format!(
-                "{blocking} blocking and {major} major trial finding(s) not addressed, e.g. \"{example}\"."
+                "{} from trial runs not addressed, e.g. \"{example}\".",
+                counts.join(" and ")
             ),
         ));
     }

@@ -902,11 +902,11 @@ on_both!(trial_runs_and_gaps_from_found_to_fixed, |app| {
     let g = gap_of(&app, jid, "unaddressed_feedback", 2).await;
     assert_eq!(
         g["evidence"],
-        "1 blocking and 0 major trial finding(s) not addressed, e.g. \"Did not pick up an unknown number\"."
+        "1 blocking finding from trial runs not addressed, e.g. \"Did not pick up an unknown number\"."
     );
     assert_eq!(
         gap_of(&app, jid, "unaddressed_feedback", 1).await["evidence"],
-        "0 blocking and 1 major trial finding(s) not addressed, e.g. \"Was not told who would call\"."
+        "1 major finding from trial runs not addressed, e.g. \"Was not told who would call\"."
     );
     assert_eq!(
         gap_of(&app, jid, "invalidated_assumption", 2).await["assumption"],
