@@ -1054,3 +1054,328 @@ async fn charter_drafting_signing_and_verdict_in_a_real_browser() {
     b.close().await;
     drop(driver);
 }
+
+/// A journey's swimlane map and gaps in the browser: one lane per party (and "Unowned"), a card
+/// per stage; fixing an unowned stage inline removes its gap; adding, moving and removing a
+/// stage; a refused edit shown next to its input; a trial run whose blocking finding becomes a
+/// gap until it is marked addressed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journey_map_inline_editing_and_trial_runs_in_a_real_browser() {
+    /// Waits until exactly `n` elements match `css`.
+    async fn wait_count(b: &Browser, css: &str, n: usize) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let found = b.find_all(css).await.len();
+            if found == n {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{css} matches {found} elements, not {n}, {}",
+                    b.describe().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    let Some((driver, b)) = open_browser().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, "browser_journey")
+        .await
+        .expect("sqlite app");
+    let dental = app.org("Bright Harbor Dental", "dental_group").await;
+    let pid = app
+        .partnership("Smiles in primary care", app.home, dental)
+        .await;
+    let (status, journey) = app
+        .post_json(
+            &format!("/api/v1/partnerships/{pid}/journeys"),
+            &json!({
+                "name": "Referral from primary care to dental",
+                "end_user": "patient",
+                "design": {
+                    "stages": [
+                        { "id": 1, "name": "Oral health check at the annual visit", "owner": app.home,
+                          "touchpoints": [ { "channel": "in_person", "description": "The physician looks at teeth and gums" } ],
+                          "know": "Why gum disease matters for their diabetes", "feel": "Cared for, not lectured",
+                          "do": "Agree to a dental referral", "days_to_next": 3,
+                          "next_step": "The referral goes to the dental group" },
+                        { "id": 2, "name": "Referral received, call to book",
+                          "touchpoints": [ { "channel": "phone", "description": "A scheduler calls to book" },
+                                           { "channel": "text", "description": "Reminder two days before", "support": true } ],
+                          "know": "When and where the visit is", "feel": "Expected", "do": "Book a visit",
+                          "days_to_next": 14, "next_step": "First dental visit" },
+                        { "id": 3, "name": "First dental visit", "owner": dental,
+                          "touchpoints": [ { "channel": "in_person", "description": "Cleaning and exam" } ],
+                          "know": "What the dentist found", "feel": "Relieved", "do": "Book the follow-up" }
+                    ],
+                    "handoffs": [
+                        { "from_stage": 1, "to_stage": 2, "channel": "portal", "information": "Referral with the latest HbA1c" },
+                        { "from_stage": 2, "to_stage": 3, "channel": "text", "information": "Appointment reminder" }
+                    ]
+                }
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{journey}");
+    let jid = journey["id"].as_i64().expect("journey id");
+
+    b.goto(&app.url("/sign-in")).await;
+    b.fill("#f-email", "admin@home.example").await;
+    b.fill("#f-password", common::PASSWORD).await;
+    b.submit().await;
+    b.wait_for_text("#who-org", "Home Health System").await;
+
+    // The partnership page lists the journey with its stage and gap counts.
+    b.goto(&app.url(&format!("/partnerships/{pid}"))).await;
+    let row = b
+        .wait_for_text(
+            &format!("#journey-row-{jid}"),
+            "Referral from primary care to dental",
+        )
+        .await;
+    let cells = b.text(&row).await;
+    assert!(cells.contains("Patient") && cells.contains('3'), "{cells}");
+    let link = b.wait_for(&format!("#journey-row-{jid} a")).await;
+    b.click(&link).await;
+    b.wait_for_text("#journey-name", "Referral from primary care to dental")
+        .await;
+
+    // One lane per party plus "Unowned" (stage 2 has no owner yet), one card per stage.
+    wait_count(&b, "#journey-map g.lane", 3).await;
+    assert_eq!(b.find_all("#journey-map g.lane.unowned").await.len(), 1);
+    assert_eq!(b.find_all("#journey-map g.stage-card").await.len(), 3);
+    assert_eq!(b.find_all("#journey-map g.handoff").await.len(), 2);
+    let map = b.wait_for("#journey-map").await;
+    assert_eq!(b.attr(&map, "role").await.as_deref(), Some("img"));
+    assert!(b
+        .attr(&map, "viewBox")
+        .await
+        .is_some_and(|v| v.starts_with("0 0 ")));
+    assert_eq!(
+        b.find_all("#journey-map g.stage-card.has-gaps").await.len(),
+        1
+    );
+    b.wait_for("#map-stage-2.has-gaps").await;
+    let gap = b.text_of("#gap-1").await;
+    assert!(
+        gap.contains("Nobody owns this stage") && gap.contains("Referral received, call to book"),
+        "the unowned stage is a gap: {gap}"
+    );
+    assert_eq!(b.find_all("ol.gap-list li").await.len(), 1);
+
+    // Give the stage an owner inline: the gap and the "Unowned" lane go away.
+    b.choose("#s2-owner", &dental.to_string()).await;
+    let save = b.wait_for("#s2-save").await;
+    b.click(&save).await;
+    b.wait_for("#no-gaps").await;
+    assert!(
+        b.current_url()
+            .await
+            .ends_with(&format!("/journeys/{jid}#stage-2")),
+        "back at the stage: {}",
+        b.current_url().await
+    );
+    wait_count(&b, "#journey-map g.lane", 2).await;
+    assert_eq!(
+        b.find_all("#journey-map g.stage-card.has-gaps").await.len(),
+        0
+    );
+    let (_, saved) = app.get_json(&format!("/api/v1/journeys/{jid}")).await;
+    assert_eq!(
+        saved["journey"]["design"]["stages"][1]["owner"],
+        json!(dental)
+    );
+    assert_eq!(
+        saved["journey"]["design"]["stages"][1]["touchpoints"][1]["support"],
+        json!(true),
+        "the touchpoints were kept: {saved}"
+    );
+
+    // Add a stage at the end, move it up, remove it.
+    b.fill("#snew-name", "Reminder call the day before").await;
+    b.choose("#snew-owner", &dental.to_string()).await;
+    let add = b.wait_for("#snew-save").await;
+    b.click(&add).await;
+    wait_count(&b, "#journey-map g.stage-card", 4).await;
+    assert!(
+        b.current_url().await.ends_with("#stage-4"),
+        "{}",
+        b.current_url().await
+    );
+    b.wait_for_text("#stage-4 h3", "4. Reminder call the day before")
+        .await;
+    let up = b.wait_for("#s4-up").await;
+    b.click(&up).await;
+    b.wait_for_text("#stage-4 h3", "3. Reminder call the day before")
+        .await;
+    b.wait_for_text("#stage-3 h3", "4. First dental visit")
+        .await;
+    let remove = b.wait_for("#s4-remove").await;
+    b.click(&remove).await;
+    wait_count(&b, "#journey-map g.stage-card", 3).await;
+    assert!(b.find_all("#stage-4").await.is_empty());
+    b.wait_for("#no-gaps").await;
+
+    // A refused edit: an empty name is shown next to the name input, and nothing is saved.
+    b.fill("#s1-next_step", "Referral sent the same day").await;
+    b.fill("#s1-name", "   ").await;
+    let save = b.wait_for("#s1-save").await;
+    b.click(&save).await;
+    let err = b.wait_for_text("#e-s1-name", "must not be empty").await;
+    assert!(b.text(&err).await.contains("must not be empty"));
+    b.wait_for_text("#journey-error", "Name: must not be empty")
+        .await;
+    assert_eq!(
+        b.prop(&b.wait_for("#s1-next_step").await, "value").await,
+        "Referral sent the same day",
+        "what was typed stays"
+    );
+    let (_, after) = app.get_json(&format!("/api/v1/journeys/{jid}")).await;
+    assert_eq!(
+        after["journey"]["design"]["stages"][0]["name"],
+        json!("Oral health check at the annual visit")
+    );
+    let web = app.sign_in("admin@home.example").await;
+    let r = web
+        .post_form(&format!("/journeys/{jid}/stages/1"), &[("name", " ")])
+        .await;
+    assert_eq!(r.status(), 422, "a refused stage edit answers 422");
+
+    // A trial run: a participant id that is not pseudonymous is refused next to the input…
+    b.goto(&app.url(&format!("/journeys/{jid}#record-run")))
+        .await;
+    b.set_date("#run-run_on", "2026-11-03").await;
+    b.fill("#run-participants", "P-01, Jane Doe").await;
+    b.choose("#run-fb0_stage", "3").await;
+    b.fill("#run-fb0_participant", "P-01").await;
+    b.choose("#run-fb0_severity", "blocking").await;
+    b.fill(
+        "#run-fb0_what_happened",
+        "Went to the old address on the referral letter and missed the visit",
+    )
+    .await;
+    b.fill("#run-fb0_felt", "Embarrassed").await;
+    let record = b.wait_for("#record-run-save").await;
+    b.click(&record).await;
+    let err = b.wait_for("#e-run-participants").await;
+    let msg = b.text(&err).await;
+    assert!(
+        msg.contains("Jane Doe") && msg.contains("pseudonymous"),
+        "{msg}"
+    );
+    // …then recorded: the blocking finding is a gap on its stage.
+    b.fill("#run-participants", "P-01, P-02").await;
+    let record = b.wait_for("#record-run-save").await;
+    b.click(&record).await;
+    b.wait_for_text("#gaps", "Severe trial feedback not addressed")
+        .await;
+    b.wait_for("#map-stage-3.has-gaps").await;
+    assert!(b.text_of("#gap-1").await.contains("First dental visit"));
+    let (_, runs) = app
+        .get_json(&format!("/api/v1/journeys/{jid}/trial-runs"))
+        .await;
+    let fid = runs[0]["feedback"][0]["id"].as_i64().expect("feedback id");
+    assert_eq!(runs[0]["participants"], json!(["P-01", "P-02"]));
+
+    if std::env::var_os("CONCORD_SCREENSHOTS").is_some() {
+        b.goto(&app.url(&format!("/journeys/{jid}#map"))).await;
+        b.wait_for("#journey-map").await;
+        b.screenshot("docs/screenshot-journey.png").await;
+    }
+    // Addressing it closes the gap.
+    b.fill(
+        &format!("#f{fid}-note"),
+        "The letter template now carries the new address",
+    )
+    .await;
+    let address = b.wait_for(&format!("#feedback-{fid}-address")).await;
+    b.click(&address).await;
+    b.wait_for_text(
+        &format!("#feedback-{fid}-addressed"),
+        "The letter template now carries the new address",
+    )
+    .await;
+    b.wait_for("#no-gaps").await;
+    assert_eq!(
+        b.find_all("#journey-map g.stage-card.has-gaps").await.len(),
+        0
+    );
+
+    // A handoff across parties with neither channel nor information is a gap until removed.
+    b.choose("#hnew-from_stage", "1").await;
+    b.choose("#hnew-to_stage", "3").await;
+    let add = b.wait_for("#hnew-save").await;
+    b.click(&add).await;
+    b.wait_for_text("#gaps", "Handoff without a channel").await;
+    assert!(b
+        .text_of("#gaps")
+        .await
+        .contains("Handoff without information"));
+    wait_count(&b, "#journey-map g.handoff", 3).await;
+    assert_eq!(
+        b.find_all("#journey-map g.handoff.incomplete").await.len(),
+        1
+    );
+    let remove = b.wait_for("#handoff-3-remove").await;
+    b.click(&remove).await;
+    b.wait_for("#no-gaps").await;
+    wait_count(&b, "#journey-map g.handoff", 2).await;
+
+    // An assumption linked to a stage; invalidating it inline makes that stage a gap.
+    b.fill(
+        "#anew-statement",
+        "Patients read text messages from the dental group",
+    )
+    .await;
+    b.tick("#anew-stages-2").await;
+    let add = b.wait_for("#anew-save").await;
+    b.click(&add).await;
+    b.wait_for_text("#assumption-1", "Untested").await;
+    assert!(b
+        .text_of("#assumption-1")
+        .await
+        .contains("2. Referral received, call to book"));
+    b.choose("#a1-status", "invalidated").await;
+    b.fill(
+        "#a1-evidence",
+        "Half of the trial participants never opened the reminder",
+    )
+    .await;
+    let save = b.wait_for("#a1-save").await;
+    b.click(&save).await;
+    b.wait_for_text("#assumption-1", "Invalidated").await;
+    b.wait_for_text("#gaps", "Invalidated assumption still in the design")
+        .await;
+    b.wait_for("#map-stage-2.has-gaps").await;
+
+    // A viewer sees the map and the gaps, and no form to change anything.
+    app.member(
+        "viewer@home.example",
+        app.home,
+        Role::Viewer,
+        TokenScope::Read,
+    )
+    .await;
+    let viewer = app.sign_in("viewer@home.example").await;
+    let html = viewer
+        .get(&format!("/journeys/{jid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"journey-map\"") && html.contains("id=\"gap-1\""));
+    assert!(
+        !html.contains(&format!("action=\"/journeys/{jid}")),
+        "a viewer gets no journey forms"
+    );
+    let r = viewer
+        .post_form(&format!("/journeys/{jid}/stages/1/remove"), &[])
+        .await;
+    assert_eq!(r.status(), 403);
+
+    b.close().await;
+    drop(driver);
+}

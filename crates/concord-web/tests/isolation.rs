@@ -147,6 +147,40 @@ fn form_body(path: &str, app: &TestApp, w: &World) -> Vec<(String, String)> {
         | "/partnerships/{id}/charter/withdraw"
         | "/partnerships/{id}/charter/acknowledge" => v(&[("version", "1".into())]),
         "/partnerships/{id}/charter/discard" => vec![],
+        "/partnerships/{id}/journeys" | "/journeys/{id}" => v(&[
+            ("name", "Written by someone".into()),
+            ("end_user", "patient".into()),
+        ]),
+        "/partnerships/{id}/journeys/import" => v(&[(
+            "file",
+            r#"{"format":"concord.journey/1","name":"Imported","end_user":"patient","lull_threshold_days":7,"design":{}}"#.into(),
+        )]),
+        "/journeys/{id}/stages" | "/journeys/{id}/stages/{stage}" => v(&[
+            ("name", "Written by someone".into()),
+            ("touchpoint_rows", "3".into()),
+            ("tp0_channel", "phone".into()),
+        ]),
+        "/journeys/{id}/stages/{stage}/move" => v(&[("position", "2".into())]),
+        "/journeys/{id}/stages/{stage}/remove" | "/journeys/{id}/handoffs/{handoff}/remove" => {
+            vec![]
+        }
+        "/journeys/{id}/handoffs" => v(&[
+            ("from_stage", "1".into()),
+            ("to_stage", "2".into()),
+            ("channel", "portal".into()),
+        ]),
+        "/journeys/{id}/assumptions" | "/journeys/{id}/assumptions/{assumption}" => v(&[
+            ("statement", "Written by someone".into()),
+            ("status", "untested".into()),
+            ("stages", "1".into()),
+        ]),
+        "/journeys/{id}/trial-runs" => v(&[
+            ("run_on", "2026-11-01".into()),
+            ("participants", "P-01".into()),
+        ]),
+        "/journeys/{id}/feedback/{feedback}/address" => {
+            v(&[("note", "Written by someone".into())])
+        }
         "/capabilities" => v(&[
             ("code", "matrix_cap".into()),
             ("name", "Matrix capability".into()),

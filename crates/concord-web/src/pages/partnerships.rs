@@ -13,6 +13,7 @@ use concord_domain::{OrgId, PartnershipId, ValidationErrors};
 use concord_storage::StoreError;
 
 use super::forms::{enum_options, summary};
+use super::journeys::{JourneyRow, NewJourneyForm};
 use super::PageId;
 use super::{
     form_errors, human_time, render, see_other, Chrome, Field, Opt, PageError, Pager, Section,
@@ -212,6 +213,10 @@ struct DetailPage {
     verdict_label: &'static str,
     verdict_class: &'static str,
     charter_status: String,
+    /// The partnership's journeys, and the "new journey" form for contributors.
+    journeys: Vec<JourneyRow>,
+    can_add_journey: bool,
+    journey_form: NewJourneyForm,
 }
 
 /// The main line of the lifecycle, for the progress strip.
@@ -238,10 +243,35 @@ async fn detail_page(
     notice: String,
     error: String,
 ) -> Result<Response, PageError> {
+    let form = NewJourneyForm::default();
+    detail_page_with(s, who, id, status, notice, error, form).await
+}
+
+/// The partnership page with a refused "new journey" form.
+pub(super) async fn detail_with_journey_form(
+    s: &AppState,
+    who: &Principal,
+    id: PartnershipId,
+    status: StatusCode,
+    form: NewJourneyForm,
+) -> Result<Response, PageError> {
+    detail_page_with(s, who, id, status, String::new(), String::new(), form).await
+}
+
+async fn detail_page_with(
+    s: &AppState,
+    who: &Principal,
+    id: PartnershipId,
+    status: StatusCode,
+    notice: String,
+    error: String,
+    journey_form: NewJourneyForm,
+) -> Result<Response, PageError> {
     let actor = who.actor();
     let (p, history, notes) = s.store.partnership_view(&actor, id).await?;
     let (_, record) = s.store.charter(&actor, id).await?;
     let verdict = record.verdict(None);
+    let journeys = super::journeys::rows_for(s, who, id).await?;
     let charter_status = match (record.effective(), record.draft()) {
         (Some(e), Some(d)) => format!(
             "Version {} is in force; draft version {} is open for sign-off.",
@@ -312,6 +342,9 @@ async fn detail_page(
             verdict_label: verdict.verdict.label(),
             verdict_class: verdict.verdict.as_str(),
             charter_status,
+            journeys,
+            can_add_journey: who.acting.role.can_contribute() && p.archived_at.is_none(),
+            journey_form,
             p,
         },
     )
