@@ -124,6 +124,7 @@ fn big_design() -> Design {
         stages,
         handoffs,
         assumptions,
+        ..Design::default()
     }
 }
 
