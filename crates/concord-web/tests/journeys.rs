@@ -2709,3 +2709,41 @@ on_both!(huge_chosen_ids_are_refused_not_overflowed, |app| {
         _ => assert_eq!(status, 422, "{v}"),
     }
 });
+
+on_both!(a_long_journey_opens_one_stage_form_at_a_time, |app| {
+    let d = deal(&app).await;
+    let stages: Vec<Value> = (1..=35)
+        .map(|i| json!({ "name": format!("Stage {i}"), "owner": app.home }))
+        .collect();
+    let j = create(
+        &app,
+        d.pid,
+        &json!({ "name": "Long journey", "end_user": "member", "design": { "stages": stages } }),
+    )
+    .await;
+    let jid = j["id"].as_i64().unwrap();
+    let web = app.sign_in("admin@home.example").await;
+    let page = web.get(&format!("/journeys/{jid}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    // Only the "add a stage" form is open; every stage keeps its move and remove buttons.
+    assert_eq!(html.matches("class=\"form stage-form\"").count(), 1);
+    assert_eq!(
+        html.matches("class=\"inline-form stage-actions\"").count(),
+        35
+    );
+    let open = web.get(&format!("/journeys/{jid}?stage=7")).await;
+    let html = open.text().await.unwrap();
+    assert_eq!(html.matches("class=\"form stage-form\"").count(), 2);
+    assert!(!html.contains("id=\"stage-7-actions\""));
+    // The compact buttons work: move stage 7 to the front.
+    let moved = web
+        .post_form(
+            &format!("/journeys/{jid}/stages/7/move"),
+            &[("position", "1")],
+        )
+        .await;
+    assert_eq!(moved.status(), 303);
+    let (_, after) = app.get_json(&format!("/api/v1/journeys/{jid}")).await;
+    assert_eq!(after["journey"]["design"]["stages"][0]["id"], 7, "{after}");
+});

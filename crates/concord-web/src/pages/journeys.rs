@@ -870,6 +870,9 @@ pub struct StageView {
     next_step: String,
     gaps: Vec<usize>,
     form: Option<StageForm>,
+    /// Positions for the move buttons when the form is closed (0 = no such move).
+    up: usize,
+    down: usize,
 }
 
 pub struct HandoffView {
@@ -986,7 +989,13 @@ struct JourneyPage {
 pub struct ShowParams {
     /// The assumption whose statement and stages are open for editing.
     assumption: Option<String>,
+    /// On a long journey, the stage whose form is open.
+    stage: Option<String>,
 }
+
+/// Above this many stages the page opens one stage's form at a time (each stage still has its
+/// move and remove buttons), so a long journey's page stays small and quick.
+pub const INLINE_FORMS_UP_TO: usize = 30;
 
 fn party_name(p: &Partnership, o: Option<OrgId>) -> String {
     o.and_then(|o| p.parties.iter().find(|x| x.organization_id == o))
@@ -1357,11 +1366,20 @@ async fn journey_page(
     sub: Option<Submitted>,
     status: StatusCode,
     open_assumption: Option<u32>,
+    open_stage: Option<u32>,
 ) -> Result<Response, PageError> {
     let (p, j, runs) = s.store.journey(&who.actor(), id).await?;
     let can_edit = who.acting.role.can_contribute();
     let chrome = Chrome::load(s, who).await?;
-    let page = page_view(chrome, p, j, &runs, can_edit, sub.as_ref(), open_assumption);
+    let page = page_view(
+        chrome,
+        p,
+        j,
+        &runs,
+        can_edit,
+        sub.as_ref(),
+        (open_assumption, open_stage),
+    );
     render(status, &page)
 }
 
@@ -1374,7 +1392,7 @@ fn page_view(
     runs: &[TrialRun],
     can_edit: bool,
     sub: Option<&Submitted>,
-    open_assumption: Option<u32>,
+    (open_assumption, open_stage): (Option<u32>, Option<u32>),
 ) -> JourneyPage {
     let archived = p.archived_at.is_some();
     let can_edit = can_edit && !archived;
@@ -1393,6 +1411,13 @@ fn page_view(
         })
         .collect();
     let count = j.design.stages.len();
+    // A long journey opens one stage's form at a time: the one asked for, or the one whose
+    // submission was refused.
+    let all_forms = count <= INLINE_FORMS_UP_TO;
+    let refused_stage = sub.and_then(|x| x.key.strip_prefix("stage-")?.parse::<u32>().ok());
+    let is_open = |sid: Option<u32>| {
+        all_forms || (sid.is_some() && (sid == open_stage || sid == refused_stage))
+    };
     let stages = j
         .design
         .stages
@@ -1414,12 +1439,14 @@ fn page_view(
                 .filter(|g| g.stage.is_some() && g.stage == st.id)
                 .map(|g| g.number)
                 .collect(),
-            form: can_edit.then(|| {
+            form: (can_edit && is_open(st.id)).then(|| {
                 let mut f = stage_form(&p, &j, Some(st), sub);
                 f.up = i;
                 f.down = if i + 1 < count { i + 2 } else { 0 };
                 f
             }),
+            up: i,
+            down: if i + 1 < count { i + 2 } else { 0 },
         })
         .collect();
     let handoffs = j
@@ -1663,7 +1690,8 @@ pub async fn show(
     Query(params): Query<ShowParams>,
 ) -> Result<Response, PageError> {
     let open = params.assumption.and_then(|a| a.parse::<u32>().ok());
-    journey_page(&s, &who, id, None, StatusCode::OK, open).await
+    let stage = params.stage.and_then(|a| a.parse::<u32>().ok());
+    journey_page(&s, &who, id, None, StatusCode::OK, open, stage).await
 }
 
 // ---------------------------------------------------------------- writes
@@ -1692,7 +1720,7 @@ async fn refused_form(
     sub: Submitted,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    journey_page(s, who, id, Some(sub), status, None).await
+    journey_page(s, who, id, Some(sub), status, None, None).await
 }
 
 /// Turns a store refusal into the form's errors (422 for invalid input, 409 for a conflict or
