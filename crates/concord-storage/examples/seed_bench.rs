@@ -3,36 +3,56 @@
 //!
 //! ```text
 //! cargo run --release -p concord-storage --example seed_bench -- \
-//!     --database-url sqlite://bench.db --orgs 2000 --partnerships 1000 [--seed 42] [--hub]
+//!     --database-url sqlite://bench.db --orgs 2000 --partnerships 1000 [--seed 42] [--hub] \
+//!     [--charters N]
 //! ```
 //!
 //! With `--hub`, the first organization (a health system) is a party to every partnership, so one
 //! organization's view holds all of them: the load benchmark signs in as a member of it, since a
 //! member sees only the partnerships their organization is party to.
 //!
+//! Charters: a partnership goes active only with an effective charter, so every partnership whose
+//! stage walk reaches `active` gets one, drafted, acknowledged and signed by an alliance manager of
+//! each party (accounts created here, one per organization, four for the hub) just before it goes
+//! active, and amended once after (version 1 superseded, version 2 effective). `--charters N` gives
+//! the same two-version charter to the first N partnerships (ids 1..=N on a fresh database)
+//! whatever their stage, so the charter benchmark can pick any id in that range. Charter content
+//! comes from a second generator stream, so organizations, partnerships and stage walks are the
+//! same for a given `--seed` with or without `--charters`.
+//!
 //! Everything goes through the store's normal, validated, audited, transactional writes, so the
 //! data is exactly what the product itself would accept. The output is deterministic for a given
 //! `--seed` (an inline xorshift generator; no new dependencies). The database must be empty (it is
 //! migrated first); a database that already holds organizations is refused.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use chrono::NaiveDate;
+use concord_domain::account::{Email, Role};
+use concord_domain::charter::{
+    AllianceManager, AloneGoal, Area, AreaKind, Charter, CharterVersion, Commitment,
+    CommitmentStatus, Coopetition, Direction, Goal, Governance, Idea, IdeaStatus, Magnitude,
+    MeetingCadence, Metric, MetricCategory, ReportingCadence, SignInput, Stake, StakeKind, Stance,
+    SteeringMember, Tradeoff, ValueFlow, ValueFlowKind, VersionStatus,
+};
 use concord_domain::organization::{
     npi_check_digit, Address, BusinessModel, OrgKind, OrganizationFilter, OrganizationInput,
     PayerClass, PayerShare, RevenueBand, RevenueModel, Size,
 };
 use concord_domain::paging::PageRequest;
 use concord_domain::partnership::{PartnershipInput, PartnershipType, PartyInput, Stage};
-use concord_domain::{OrgId, PartnershipId};
+use concord_domain::{OrgId, PartnershipId, UserId};
 use concord_storage::{Actor, ConnectOptions, Store};
 
 const USAGE: &str = "usage: seed_bench --database-url URL [--orgs N (default 2000)] \
-[--partnerships N (default 1000)] [--seed N (default 42)] [--hub]
+[--partnerships N (default 1000)] [--seed N (default 42)] [--hub] [--charters N (default 0)]
 
-  --hub  make the first organization (a health system) a party to every partnership, so that
-         one organization's view holds them all (what the load benchmark signs in as)";
+  --hub         make the first organization (a health system) a party to every partnership, so
+                that one organization's view holds them all (what the load benchmark signs in as)
+  --charters N  give the first N partnerships a signed two-version charter whatever their stage
+                (partnerships that go active always get one: the product requires it)";
 
 struct Args {
     database_url: String,
@@ -40,6 +60,7 @@ struct Args {
     partnerships: usize,
     seed: u64,
     hub: bool,
+    charters: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -48,6 +69,7 @@ fn parse_args() -> Result<Args, String> {
     let mut partnerships = 1000usize;
     let mut seed = 42u64;
     let mut hub = false;
+    let mut charters = 0usize;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -74,6 +96,7 @@ fn parse_args() -> Result<Args, String> {
             "--partnerships" => partnerships = number(value()?)? as usize,
             "--seed" => seed = number(value()?)?,
             "--hub" => hub = true,
+            "--charters" => charters = number(value()?)? as usize,
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -88,6 +111,7 @@ fn parse_args() -> Result<Args, String> {
         partnerships,
         seed,
         hub,
+        charters,
     })
 }
 
@@ -612,6 +636,949 @@ fn short(name: &str) -> &str {
     name.split(" of ").next().unwrap_or(name)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Charters.
+
+const FIRST_NAMES: &[&str] = &[
+    "Ana", "Ben", "Carmen", "David", "Elena", "Farid", "Grace", "Hiro", "Imani", "Jonas", "Keisha",
+    "Liam", "Maya", "Nikhil", "Olivia", "Pedro", "Quinn", "Rosa", "Samuel", "Tara", "Umar",
+    "Valerie", "Wei", "Yasmin", "Zoe",
+];
+
+const LAST_NAMES: &[&str] = &[
+    "Alvarez",
+    "Brennan",
+    "Castillo",
+    "Donovan",
+    "Eriksen",
+    "Fitzgerald",
+    "Goldberg",
+    "Haddad",
+    "Iyer",
+    "Jablonski",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "O'Connell",
+    "Pereira",
+    "Quintero",
+    "Rasmussen",
+    "Santos",
+    "Thibodeau",
+    "Underwood",
+    "Vasquez",
+    "Whitfield",
+    "Young",
+];
+
+/// (name, category, unit, direction, baseline low, baseline high)
+const METRIC_TEMPLATES: &[(&str, MetricCategory, &str, Direction, f64, f64)] = &[
+    (
+        "Shared savings",
+        MetricCategory::Financial,
+        "USD",
+        Direction::Higher,
+        150_000.0,
+        2_500_000.0,
+    ),
+    (
+        "Total cost of care per member per month",
+        MetricCategory::Financial,
+        "USD",
+        Direction::Lower,
+        380.0,
+        1_100.0,
+    ),
+    (
+        "Net revenue from joint services",
+        MetricCategory::Financial,
+        "USD",
+        Direction::Higher,
+        250_000.0,
+        6_000_000.0,
+    ),
+    (
+        "Administrative cost per claim",
+        MetricCategory::Financial,
+        "USD",
+        Direction::Lower,
+        4.0,
+        18.0,
+    ),
+    (
+        "30-day readmission rate",
+        MetricCategory::ClinicalQuality,
+        "%",
+        Direction::Lower,
+        11.0,
+        22.0,
+    ),
+    (
+        "Diabetic patients with HbA1c under 8%",
+        MetricCategory::ClinicalQuality,
+        "%",
+        Direction::Higher,
+        48.0,
+        70.0,
+    ),
+    (
+        "Follow-up visit within 7 days of discharge",
+        MetricCategory::ClinicalQuality,
+        "%",
+        Direction::Higher,
+        35.0,
+        65.0,
+    ),
+    (
+        "Hospital-acquired infections per 1,000 patient days",
+        MetricCategory::ClinicalQuality,
+        "per 1,000 days",
+        Direction::Lower,
+        1.2,
+        4.5,
+    ),
+    (
+        "Would recommend (top box)",
+        MetricCategory::PatientExperience,
+        "%",
+        Direction::Higher,
+        62.0,
+        82.0,
+    ),
+    (
+        "Complaints per 1,000 visits",
+        MetricCategory::PatientExperience,
+        "per 1,000 visits",
+        Direction::Lower,
+        2.0,
+        9.0,
+    ),
+    (
+        "Days to third next available appointment",
+        MetricCategory::Access,
+        "days",
+        Direction::Lower,
+        12.0,
+        45.0,
+    ),
+    (
+        "Referred patients seen within 14 days",
+        MetricCategory::Access,
+        "%",
+        Direction::Higher,
+        40.0,
+        72.0,
+    ),
+    (
+        "Specialist visits offered locally",
+        MetricCategory::Access,
+        "visits per month",
+        Direction::Higher,
+        120.0,
+        900.0,
+    ),
+    (
+        "Uninsured patients served",
+        MetricCategory::CommunityBenefit,
+        "patients",
+        Direction::Higher,
+        300.0,
+        4_000.0,
+    ),
+    (
+        "Community health worker contacts",
+        MetricCategory::CommunityBenefit,
+        "contacts per quarter",
+        Direction::Higher,
+        200.0,
+        2_500.0,
+    ),
+    (
+        "Closed referral loops",
+        MetricCategory::Operational,
+        "%",
+        Direction::Higher,
+        30.0,
+        70.0,
+    ),
+    (
+        "Emergency department boarding hours",
+        MetricCategory::Operational,
+        "hours per day",
+        Direction::Lower,
+        20.0,
+        140.0,
+    ),
+    (
+        "Discharges before noon",
+        MetricCategory::Operational,
+        "%",
+        Direction::Higher,
+        15.0,
+        40.0,
+    ),
+    (
+        "Registered nurse vacancy rate",
+        MetricCategory::Workforce,
+        "%",
+        Direction::Lower,
+        8.0,
+        19.0,
+    ),
+    (
+        "Clinician turnover",
+        MetricCategory::Workforce,
+        "%",
+        Direction::Lower,
+        9.0,
+        24.0,
+    ),
+    (
+        "Staff cross-trained across both sites",
+        MetricCategory::Workforce,
+        "people",
+        Direction::Higher,
+        10.0,
+        160.0,
+    ),
+];
+
+const GOALS: &[(&str, &str)] = &[
+    (
+        "Shorten the wait for specialist care",
+        "Patients referred between the parties are seen within two weeks, close to home.",
+    ),
+    (
+        "Reduce avoidable readmissions",
+        "Discharged patients get a follow-up visit and a medication review within a week.",
+    ),
+    (
+        "Keep care in the community",
+        "Services that patients now travel for are offered locally, by the partners together.",
+    ),
+    (
+        "Share the cost of fixed capacity",
+        "Spare capacity on one side fills demand on the other instead of both building more.",
+    ),
+    (
+        "Close the loop on every referral",
+        "Each referral comes back with a note, so no patient falls between the partners.",
+    ),
+    (
+        "Improve chronic disease control",
+        "Patients with diabetes, heart failure or COPD are managed on one shared care plan.",
+    ),
+    (
+        "Stabilise the workforce",
+        "Shared recruiting, training and float pools reduce vacancies on both sides.",
+    ),
+    (
+        "Serve patients regardless of coverage",
+        "Uninsured and Medicaid patients are offered the same access as everyone else.",
+    ),
+    (
+        "Build a shared data picture",
+        "Both partners see the same monthly dashboard, fed from their own systems.",
+    ),
+    (
+        "Grow value-based contracts together",
+        "The partners take on shared risk with payers once the metrics are reliable.",
+    ),
+    (
+        "Make transitions of care safe",
+        "Every handover between the partners uses one checklist and one point of contact.",
+    ),
+    (
+        "Reduce administrative waste",
+        "One prior-authorisation and billing process for the services the partners share.",
+    ),
+];
+
+const ALONE_GOALS: &[(&str, &str)] = &[
+    (
+        "Offer round-the-clock specialist coverage",
+        "We do not have enough specialists to staff nights and weekends on our own.",
+    ),
+    (
+        "Take on downside risk with payers",
+        "Our patient panel is too small to absorb the swings of a risk contract alone.",
+    ),
+    (
+        "Bring imaging and lab closer to patients",
+        "The capital for equipment and accreditation is out of reach for us alone.",
+    ),
+    (
+        "Keep post-acute patients out of the hospital",
+        "We see the patients after discharge but not the records and plans that come with them.",
+    ),
+    (
+        "Reach patients in rural towns",
+        "We have no sites or staff outside the city and cannot justify building them.",
+    ),
+    (
+        "Recruit and keep nurses",
+        "We lose nurses to larger employers that can offer rotations and training.",
+    ),
+    (
+        "Run a modern revenue cycle",
+        "Our volume is too low to justify the systems and the staff it takes.",
+    ),
+    (
+        "Report quality measures reliably",
+        "We lack the analysts and the data feeds to measure what payers ask for.",
+    ),
+];
+
+const COMMITMENTS: &[&str] = &[
+    "Open two weekly specialist clinic sessions at the partner's site",
+    "Give the partner's care managers read access to discharge summaries",
+    "Provide a named referral coordinator and a direct phone line",
+    "Fund half of the shared community health worker team",
+    "Deliver a monthly dashboard of the agreed metrics",
+    "Train the partner's front-desk staff on the shared scheduling process",
+    "Set up the data feed for admissions, discharges and transfers",
+    "Offer reserved imaging slots for referred patients within 5 days",
+    "Staff the joint transitions-of-care huddle three times a week",
+    "Move billing for the shared services onto one fee schedule",
+    "Pilot the shared float pool on two units",
+    "Publish one shared patient-facing guide to the joint services",
+];
+
+const BENEFITS: &[&str] = &[
+    "Referral volume into a service line with spare capacity",
+    "Lower readmission penalties",
+    "Access to specialists without recruiting them",
+    "A share of the savings under the value-based contract",
+    "Fewer empty imaging slots",
+    "A stronger position in the next payer negotiation",
+    "Better quality scores on the measures that drive incentives",
+    "Staff retention from shared training and rotations",
+];
+
+const RISKS: &[&str] = &[
+    "Losing some patients to the partner's own service line",
+    "Up-front spending on data integration that may not pay back",
+    "Reputational harm if the shared service has quality problems",
+    "Staff time diverted from existing programmes",
+    "Dependence on the partner's scheduling capacity",
+    "Antitrust scrutiny of joint contracting",
+    "Revenue shortfall if referral volume does not materialise",
+    "Exposure to downside risk under the shared contract",
+];
+
+const TRADEOFFS: &[&str] = &[
+    "Gives up building its own clinic in the partner's territory",
+    "Accepts a lower fee for reserved capacity in exchange for volume",
+    "Shares its quality data, including the unflattering measures",
+    "Lets the partner's brand appear first on joint materials",
+    "Refers first to the partner for the services in scope",
+];
+
+const SERVICE_LINES: &[&str] = &[
+    "Cardiology",
+    "Orthopedics",
+    "Behavioral health",
+    "Maternity",
+    "Oncology",
+    "Primary care",
+    "Imaging",
+    "Laboratory",
+    "Post-acute rehabilitation",
+    "Home health",
+    "Pharmacy",
+    "Dental",
+];
+
+const POPULATIONS: &[&str] = &[
+    "Medicaid adults",
+    "Seniors with heart failure",
+    "Children with asthma",
+    "Uninsured adults",
+    "Patients with diabetes",
+    "Employees of the partners",
+    "Pregnant people",
+];
+
+const FUNCTIONS: &[&str] = &[
+    "Revenue cycle",
+    "Purchasing",
+    "Health IT",
+    "Recruiting",
+    "Quality reporting",
+    "Care management",
+];
+
+const STEERING_TITLES: &[&str] = &[
+    "Chief Executive Officer",
+    "Chief Medical Officer",
+    "Chief Nursing Officer",
+    "Chief Financial Officer",
+    "VP Strategy",
+    "Medical Director",
+    "Director of Operations",
+];
+
+const IDEAS: &[(&str, &str)] = &[
+    (
+        "Joint hospital-at-home programme",
+        "Treat selected acute patients at home with the partners' combined staff.",
+    ),
+    (
+        "Shared telehealth front door",
+        "One virtual urgent-care line that routes patients to either partner.",
+    ),
+    (
+        "Co-located behavioral health",
+        "Place counsellors in primary care sites on both sides.",
+    ),
+    (
+        "Common patient portal",
+        "One sign-in for appointments and results across the partners.",
+    ),
+    (
+        "Joint residency rotation",
+        "Rotate residents through both partners' sites.",
+    ),
+    (
+        "Bundled payment for joint replacement",
+        "Offer payers one price for the whole episode of care.",
+    ),
+    (
+        "Mobile screening van",
+        "Bring screenings to towns without a clinic.",
+    ),
+    (
+        "Shared analytics team",
+        "Pool analysts to build the models both partners need.",
+    ),
+];
+
+const EXITS: &[&str] = &[
+    "Either party may leave with 180 days' notice after the first review.",
+    "The agreement ends if fewer than half of the metrics are on track for two consecutive reviews.",
+    "A change of control of either party triggers a review within 90 days.",
+    "A material breach not cured within 60 days of written notice ends the agreement.",
+    "Regulatory changes that make the arrangement unlawful end it immediately.",
+];
+
+/// How a seeded charter is meant to come out of the verdict.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// Every test passes.
+    Strategic,
+    /// No meeting cadence and no stance on competition: two core tests fail.
+    Partly,
+    /// Only referrals pass between the parties: a finder's fee.
+    Referral,
+}
+
+/// Round to two decimals.
+fn r2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn add_days(d: NaiveDate, days: u64) -> NaiveDate {
+    d + chrono::Duration::days(days as i64)
+}
+
+/// Writes charters through the store, as each party's own alliance manager.
+struct CharterSeeder<'a> {
+    store: &'a Store,
+    operator: &'a Actor,
+    rng: Rng,
+    hub: Option<OrgId>,
+    /// Alliance managers created so far, per organization.
+    managers: HashMap<OrgId, Vec<UserId>>,
+    /// An `Actor::person` per (user, organization), looked up once.
+    people: HashMap<(UserId, OrgId), Actor>,
+    users: usize,
+    versions: usize,
+    acknowledgements: usize,
+    signatures: usize,
+    charters: usize,
+    shapes: [usize; 3],
+}
+
+impl<'a> CharterSeeder<'a> {
+    fn new(store: &'a Store, operator: &'a Actor, seed: u64, hub: Option<OrgId>) -> Self {
+        Self {
+            store,
+            operator,
+            // A stream of its own, so the rest of the data does not depend on the charters.
+            rng: Rng::new(seed ^ 0xC4A2_7E25_0000_0001),
+            hub,
+            managers: HashMap::new(),
+            people: HashMap::new(),
+            users: 0,
+            versions: 0,
+            acknowledgements: 0,
+            signatures: 0,
+            charters: 0,
+            shapes: [0; 3],
+        }
+    }
+
+    fn person_name(&mut self) -> String {
+        format!(
+            "{} {}",
+            self.rng.pick(FIRST_NAMES),
+            self.rng.pick(LAST_NAMES)
+        )
+    }
+
+    /// The organization's alliance managers, created (as members with the alliance manager
+    /// role) the first time: four for the hub, one for any other organization. The accounts
+    /// have no usable password (nobody signs in as them).
+    async fn managers_of(&mut self, org: OrgId) -> Result<Vec<UserId>, String> {
+        if let Some(m) = self.managers.get(&org) {
+            return Ok(m.clone());
+        }
+        let n = if Some(org) == self.hub { 4 } else { 1 };
+        let mut out = Vec::with_capacity(n);
+        for k in 1..=n {
+            let email = Email::parse(&format!("alliance.manager{k}.org{org}@bench.concord.test"))
+                .map_err(|e| format!("alliance manager e-mail: {e}"))?;
+            let name = self.person_name();
+            let user = self
+                .store
+                .create_user(
+                    self.operator,
+                    &email,
+                    &name,
+                    "!seed_bench: no password",
+                    org,
+                    Role::AllianceManager,
+                )
+                .await
+                .map_err(|e| format!("alliance manager {email}: {e:?}"))?;
+            self.users += 1;
+            out.push(user.id);
+        }
+        self.managers.insert(org, out.clone());
+        Ok(out)
+    }
+
+    /// The person acting for `org` as `user` (looked up through the store once).
+    async fn person(&mut self, user: UserId, org: OrgId) -> Result<Actor, String> {
+        if let Some(a) = self.people.get(&(user, org)) {
+            return Ok(a.clone());
+        }
+        let acting = self
+            .store
+            .acting(user, org)
+            .await
+            .map_err(|e| format!("acting as {user} for {org}: {e:?}"))?
+            .ok_or_else(|| format!("user {user} cannot act for organization {org}"))?;
+        let actor = Actor::person("seed_bench", &acting, None);
+        self.people.insert((user, org), actor.clone());
+        Ok(actor)
+    }
+
+    fn metric(&mut self, template: usize, parties: &[OrgId], starts_on: NaiveDate) -> Metric {
+        let (name, category, unit, direction, lo, hi) = METRIC_TEMPLATES[template];
+        let baseline = r2(lo + (hi - lo) * self.rng.unit());
+        let change = 0.05 + 0.25 * self.rng.unit();
+        let target = match direction {
+            Direction::Higher => r2(baseline * (1.0 + change)),
+            Direction::Lower => r2(baseline * (1.0 - change)),
+        };
+        Metric {
+            id: None,
+            name: name.to_string(),
+            category,
+            unit: unit.to_string(),
+            direction,
+            baseline,
+            target,
+            target_date: add_days(starts_on, self.rng.range(180, 1000)),
+            cadence: *self.rng.pick(&[
+                ReportingCadence::Monthly,
+                ReportingCadence::Quarterly,
+                ReportingCadence::Quarterly,
+                ReportingCadence::Annual,
+            ]),
+            owner: *self.rng.pick(parties),
+        }
+    }
+
+    /// Version 1 of a charter between `parties`, with `managers[i]` the alliance manager of
+    /// `parties[i]`.
+    fn first_version(
+        &mut self,
+        purpose: &str,
+        parties: &[(OrgId, &str)],
+        managers: &[UserId],
+        shape: Shape,
+    ) -> Charter {
+        let ids: Vec<OrgId> = parties.iter().map(|(id, _)| *id).collect();
+        let starts_on = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date")
+            + chrono::Duration::days(self.rng.below(330) as i64);
+        let goals = self
+            .rng
+            .distinct(5, GOALS.len())
+            .into_iter()
+            .map(|i| Goal {
+                id: None,
+                title: GOALS[i].0.to_string(),
+                description: GOALS[i].1.to_string(),
+                community_benefit: self.rng.chance(0.4),
+            })
+            .collect();
+        let alone_goals = ids
+            .iter()
+            .map(|party| {
+                let (goal, why) = *self.rng.pick(ALONE_GOALS);
+                AloneGoal {
+                    party: *party,
+                    goal: goal.to_string(),
+                    why: why.to_string(),
+                }
+            })
+            .collect();
+        let metrics = self
+            .rng
+            .distinct(12, METRIC_TEMPLATES.len())
+            .into_iter()
+            .map(|t| self.metric(t, &ids, starts_on))
+            .collect();
+        let commitments = self
+            .rng
+            .distinct(6, COMMITMENTS.len())
+            .into_iter()
+            .map(|i| Commitment {
+                id: None,
+                party: *self.rng.pick(&ids),
+                what: COMMITMENTS[i].to_string(),
+                due_on: add_days(starts_on, self.rng.range(30, 540)),
+                status: CommitmentStatus::Open,
+            })
+            .collect();
+        let magnitude =
+            |rng: &mut Rng| *rng.pick(&[Magnitude::Low, Magnitude::Medium, Magnitude::High]);
+        // A benefit and a risk for every party, then more lines up to eight.
+        let mut stakes = Vec::with_capacity(8);
+        for party in &ids {
+            for kind in [StakeKind::Benefit, StakeKind::Risk] {
+                let text = if kind == StakeKind::Benefit {
+                    BENEFITS
+                } else {
+                    RISKS
+                };
+                stakes.push(Stake {
+                    party: *party,
+                    kind,
+                    description: self.rng.pick(text).to_string(),
+                    magnitude: magnitude(&mut self.rng),
+                });
+            }
+        }
+        while stakes.len() < 8 {
+            let kind = if self.rng.chance(0.5) {
+                StakeKind::Benefit
+            } else {
+                StakeKind::Risk
+            };
+            let text = if kind == StakeKind::Benefit {
+                BENEFITS
+            } else {
+                RISKS
+            };
+            stakes.push(Stake {
+                party: *self.rng.pick(&ids),
+                kind,
+                description: self.rng.pick(text).to_string(),
+                magnitude: magnitude(&mut self.rng),
+            });
+        }
+        let mut tradeoffs = Vec::new();
+        for party in &ids {
+            if self.rng.chance(0.6) {
+                tradeoffs.push(Tradeoff {
+                    party: *party,
+                    description: self.rng.pick(TRADEOFFS).to_string(),
+                });
+            }
+        }
+        let mut areas: Vec<Area> = Vec::new();
+        let n_coop = 2 + self.rng.below(2);
+        for i in self.rng.distinct(n_coop, SERVICE_LINES.len()) {
+            areas.push(Area {
+                kind: AreaKind::ServiceLine,
+                name: SERVICE_LINES[i].to_string(),
+                stance: Stance::Cooperate,
+            });
+        }
+        areas.push(Area {
+            kind: AreaKind::Population,
+            name: self.rng.pick(POPULATIONS).to_string(),
+            stance: Stance::Cooperate,
+        });
+        if self.rng.chance(0.5) {
+            areas.push(Area {
+                kind: AreaKind::Function,
+                name: self.rng.pick(FUNCTIONS).to_string(),
+                stance: Stance::Cooperate,
+            });
+        }
+        let compete = shape != Shape::Partly && self.rng.chance(0.6);
+        if compete {
+            let name = SERVICE_LINES
+                .iter()
+                .find(|s| !areas.iter().any(|a| a.name == **s))
+                .copied()
+                .unwrap_or("Urgent care");
+            areas.push(Area {
+                kind: AreaKind::ServiceLine,
+                name: name.to_string(),
+                stance: Stance::Compete,
+            });
+        }
+        let no_competing_areas = shape != Shape::Partly && !compete;
+        let mut steering_group = Vec::new();
+        for party in &ids {
+            for _ in 0..2 {
+                steering_group.push(SteeringMember {
+                    party: *party,
+                    name: self.person_name(),
+                    title: self.rng.pick(STEERING_TITLES).to_string(),
+                });
+            }
+        }
+        let governance = Governance {
+            alliance_managers: ids
+                .iter()
+                .zip(managers)
+                .map(|(party, user)| AllianceManager {
+                    party: *party,
+                    user_id: *user,
+                })
+                .collect(),
+            steering_group,
+            meeting_cadence: (shape != Shape::Partly).then(|| {
+                *self.rng.pick(&[
+                    MeetingCadence::Fortnightly,
+                    MeetingCadence::Monthly,
+                    MeetingCadence::Monthly,
+                    MeetingCadence::Quarterly,
+                ])
+            }),
+            review_interval_months: Some(*self.rng.pick(&[6, 12, 12])),
+        };
+        let innovation_agenda = self
+            .rng
+            .distinct(3, IDEAS.len())
+            .into_iter()
+            .map(|i| Idea {
+                id: None,
+                title: IDEAS[i].0.to_string(),
+                description: IDEAS[i].1.to_string(),
+                status: IdeaStatus::Proposed,
+            })
+            .collect();
+        let exit_criteria = self
+            .rng
+            .distinct(3, EXITS.len())
+            .into_iter()
+            .map(|i| EXITS[i].to_string())
+            .collect();
+        // Value flows: from the first party to each other and back.
+        let kinds: &[ValueFlowKind] = match shape {
+            Shape::Referral => &[ValueFlowKind::ReferralVolume, ValueFlowKind::PerReferralFee],
+            _ => &[
+                ValueFlowKind::ServiceFees,
+                ValueFlowKind::SharedSavings,
+                ValueFlowKind::ReferralVolume,
+                ValueFlowKind::Capital,
+                ValueFlowKind::Data,
+                ValueFlowKind::Staff,
+            ],
+        };
+        let mut value_flows = Vec::new();
+        for other in &ids[1..] {
+            for (from, to) in [(ids[0], *other), (*other, ids[0])] {
+                let kind = *self.rng.pick(kinds);
+                value_flows.push(ValueFlow {
+                    from,
+                    to,
+                    kind,
+                    description: format!("{} under the charter's terms.", kind.label()),
+                });
+            }
+        }
+        if shape != Shape::Referral && value_flows.iter().all(|f| f.kind.is_referral()) {
+            value_flows[0].kind = ValueFlowKind::SharedSavings;
+            value_flows[0].description = "Shared savings under the charter's terms.".into();
+        }
+        let names: Vec<&str> = parties.iter().map(|(_, n)| short(n)).collect();
+        Charter {
+            summary: format!(
+                "{} {} agree to work together for three years. {purpose}",
+                names[..names.len() - 1].join(", "),
+                format_args!("and {}", names[names.len() - 1]),
+            ),
+            starts_on: Some(starts_on),
+            ends_on: Some(add_days(starts_on, 3 * 365)),
+            goals,
+            alone_goals,
+            metrics,
+            commitments,
+            stakes,
+            tradeoffs,
+            coopetition: Coopetition {
+                areas,
+                no_competing_areas,
+            },
+            governance,
+            innovation_agenda,
+            exit_criteria,
+            value_flows,
+        }
+    }
+
+    /// Version 2: version 1 as stored (with its ids) after a first review: a goal reworded and
+    /// one added, a metric dropped and one added, two targets moved, commitments done or late,
+    /// a stake added (so every party acknowledges again), an idea being explored.
+    fn amendment(&mut self, v1: &Charter) -> Charter {
+        let mut c = v1.clone();
+        let ids: Vec<OrgId> = c.alone_goals.iter().map(|g| g.party).collect();
+        let starts_on = c.starts_on.expect("version 1 has a start date");
+        c.summary.push_str(" Amended after the first review.");
+        if let Some(g) = c.goals.first_mut() {
+            g.description
+                .push_str(" Extended to the second site after the first review.");
+        }
+        if let Some(i) = (0..GOALS.len()).find(|i| !c.goals.iter().any(|g| g.title == GOALS[*i].0))
+        {
+            c.goals.push(Goal {
+                id: None,
+                title: GOALS[i].0.to_string(),
+                description: GOALS[i].1.to_string(),
+                community_benefit: false,
+            });
+        }
+        c.metrics.pop();
+        for m in c.metrics.iter_mut().take(2) {
+            m.target = r2(match m.direction {
+                Direction::Higher => m.target * 1.05,
+                Direction::Lower => m.target * 0.95,
+            });
+        }
+        let unused: Vec<usize> = (0..METRIC_TEMPLATES.len())
+            .filter(|t| !c.metrics.iter().any(|m| m.name == METRIC_TEMPLATES[*t].0))
+            .collect();
+        if !unused.is_empty() {
+            let t = *self.rng.pick(&unused);
+            let m = self.metric(t, &ids, starts_on);
+            c.metrics.push(m);
+        }
+        for (k, status) in c.commitments.iter_mut().zip([
+            CommitmentStatus::Done,
+            CommitmentStatus::Done,
+            CommitmentStatus::Late,
+        ]) {
+            k.status = status;
+        }
+        c.stakes.push(Stake {
+            party: *self.rng.pick(&ids),
+            kind: StakeKind::Risk,
+            description: "Volumes in the first year came in below the plan".into(),
+            magnitude: Magnitude::Medium,
+        });
+        if let Some(idea) = c.innovation_agenda.first_mut() {
+            idea.status = IdeaStatus::Exploring;
+        }
+        c
+    }
+
+    /// Drafts a version as the first party's alliance manager, then has every party acknowledge
+    /// the stakes and sign it, against the hash of the text they read. Returns the stored
+    /// version (effective once the last party signs).
+    async fn agree(
+        &mut self,
+        id: PartnershipId,
+        parties: &[(OrgId, UserId)],
+        content: &Charter,
+    ) -> Result<CharterVersion, String> {
+        let (org, user) = parties[0];
+        let author = self.person(user, org).await?;
+        let mut version = self
+            .store
+            .save_charter_draft(&author, id, content)
+            .await
+            .map_err(|e| format!("charter draft of partnership {id}: {e:?}"))?;
+        self.versions += 1;
+        let read = SignInput {
+            version: version.number,
+            content_sha256: Some(version.content_sha256.clone()),
+        };
+        for (org, user) in parties {
+            let who = self.person(*user, *org).await?;
+            version = self
+                .store
+                .acknowledge_stakes(&who, id, &read)
+                .await
+                .map_err(|e| format!("partnership {id}: {org} acknowledging: {e:?}"))?;
+            self.acknowledgements += 1;
+        }
+        for (org, user) in parties {
+            let who = self.person(*user, *org).await?;
+            version = self
+                .store
+                .sign_charter(&who, id, &read)
+                .await
+                .map_err(|e| format!("partnership {id}: {org} signing: {e:?}"))?;
+            self.signatures += 1;
+        }
+        if version.status != VersionStatus::Effective {
+            return Err(format!(
+                "partnership {id}: version {} is {} after every party signed",
+                version.number, version.status
+            ));
+        }
+        Ok(version)
+    }
+
+    /// Version 1 of the charter of partnership `id`, agreed by every party. Returns what
+    /// [`CharterSeeder::amend`] needs.
+    async fn first(
+        &mut self,
+        id: PartnershipId,
+        purpose: &str,
+        parties: &[(OrgId, &str)],
+    ) -> Result<(Vec<(OrgId, UserId)>, CharterVersion), String> {
+        let mut signers = Vec::with_capacity(parties.len());
+        for (org, _) in parties {
+            let managers = self.managers_of(*org).await?;
+            let user = *self.rng.pick(&managers);
+            signers.push((*org, user));
+        }
+        let shape = match self.rng.below(20) {
+            0 => Shape::Referral,
+            1 | 2 => Shape::Partly,
+            _ => Shape::Strategic,
+        };
+        self.shapes[shape as usize] += 1;
+        let users: Vec<UserId> = signers.iter().map(|(_, u)| *u).collect();
+        let content = self.first_version(purpose, parties, &users, shape);
+        let v1 = self.agree(id, &signers, &content).await?;
+        Ok((signers, v1))
+    }
+
+    /// Version 2, amending version 1: v1 is superseded and v2 effective.
+    async fn amend(
+        &mut self,
+        id: PartnershipId,
+        signers: &[(OrgId, UserId)],
+        v1: &CharterVersion,
+    ) -> Result<(), String> {
+        let content = self.amendment(&v1.content);
+        self.agree(id, signers, &content).await?;
+        self.charters += 1;
+        Ok(())
+    }
+}
+
 /// Whether the database holds no organizations. (Every partnership has at least two parties,
 /// each an organization, so no organizations means no partnerships either.)
 async fn is_empty(store: &Store) -> Result<bool, String> {
@@ -679,6 +1646,8 @@ async fn run(args: Args) -> Result<(), String> {
 
     // Partnerships, each walking a random legal prefix of the stage machine.
     let t = Instant::now();
+    let mut charters = CharterSeeder::new(&store, &actor, args.seed, args.hub.then(|| orgs[0].0));
+    let mut charter_secs = 0.0f64;
     let mut transitions = 0usize;
     let mut by_stage: Vec<(Stage, usize)> = Stage::ALL.iter().map(|s| (*s, 0)).collect();
     let mut by_type: Vec<(PartnershipType, usize)> =
@@ -731,25 +1700,59 @@ async fn run(args: Args) -> Result<(), String> {
             .create_partnership(&actor, &input)
             .await
             .map_err(|e| format!("partnership {} ({}): {e:?}", i + 1, input.name))?;
+        // At each stage stop with probability 1/4, else take a random legal next step. (The
+        // walk is drawn first, with the same draws as before charters existed, so the stages
+        // do not depend on them.)
+        let mut path = Vec::new();
         let mut stage = p.stage;
-        // At each stage stop with probability 1/4, else take a random legal next step.
         for _ in 0..12 {
             let next = stage.next_stages();
             if next.is_empty() || rng.chance(0.25) {
                 break;
             }
             let to = *rng.pick(next);
+            path.push(to);
+            stage = to;
+        }
+        let id = PartnershipId(p.id.0);
+        let charter_parties: Vec<(OrgId, &str)> =
+            parties.iter().map(|(o, n, _)| (*o, n.as_str())).collect();
+        // Version 1 is agreed just before the partnership goes active (or, for one chartered
+        // only by --charters, after its walk); version 2 amends it right after.
+        let mut v1 = None;
+        let mut amended = false;
+        let mut stage = p.stage;
+        for to in path {
+            if to == Stage::Active && v1.is_none() {
+                let c = Instant::now();
+                v1 = Some(charters.first(id, purpose, &charter_parties).await?);
+                charter_secs += c.elapsed().as_secs_f64();
+            }
             let note = format!(
                 "Moved from {} to {} after the steering group met.",
                 stage.label(),
                 to.label()
             );
             store
-                .transition_partnership(&actor, PartnershipId(p.id.0), to, &note)
+                .transition_partnership(&actor, id, to, &note)
                 .await
                 .map_err(|e| format!("partnership {} to {to}: {e:?}", p.id))?;
             stage = to;
             transitions += 1;
+            if to == Stage::Active && !amended {
+                if let Some((signers, v)) = &v1 {
+                    let c = Instant::now();
+                    charters.amend(id, signers, v).await?;
+                    charter_secs += c.elapsed().as_secs_f64();
+                    amended = true;
+                }
+            }
+        }
+        if !amended && i < args.charters {
+            let c = Instant::now();
+            let (signers, v) = charters.first(id, purpose, &charter_parties).await?;
+            charters.amend(id, &signers, &v).await?;
+            charter_secs += c.elapsed().as_secs_f64();
         }
         if let Some(e) = by_stage.iter_mut().find(|(s, _)| *s == stage) {
             e.1 += 1;
@@ -769,6 +1772,21 @@ async fn run(args: Args) -> Result<(), String> {
         orgs.len(),
         args.partnerships,
         started.elapsed().as_secs_f64()
+    );
+    println!(
+        "charters: {} (two versions each: {} versions, {} acknowledgements, {} signatures, by {} alliance managers; {} intended strategic, {} partly strategic, {} referral-only) in {charter_secs:.1} s; {}",
+        charters.charters,
+        charters.versions,
+        charters.acknowledgements,
+        charters.signatures,
+        charters.users,
+        charters.shapes[Shape::Strategic as usize],
+        charters.shapes[Shape::Partly as usize],
+        charters.shapes[Shape::Referral as usize],
+        match args.charters.min(args.partnerships) {
+            0 => "the partnerships that went active have one".to_string(),
+            n => format!("every partnership with id 1..={n} has one"),
+        },
     );
     println!(
         "by stage: {}",
