@@ -806,6 +806,15 @@ impl Store {
         id: PartnershipId,
     ) -> Result<Vec<(OrgId, UserId, String)>, StoreError> {
         let p = self.get_partnership(actor, id).await?;
+        self.people_of_parties(&p).await
+    }
+
+    /// [`Store::charter_people`] for a partnership the caller has already read through a scoped
+    /// method (so it is visible to the actor): one query instead of three.
+    pub async fn people_of_parties(
+        &self,
+        p: &Partnership,
+    ) -> Result<Vec<(OrgId, UserId, String)>, StoreError> {
         let rows: Vec<(i64, i64, String)> = run!(&self.read, |c| {
             sqlx::query_as(
             "SELECT m.organization_id, u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \

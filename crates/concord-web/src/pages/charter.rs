@@ -518,13 +518,12 @@ fn notice_for(done: Option<&str>) -> String {
 
 async fn names_for(
     s: &AppState,
-    who: &Principal,
     p: &Partnership,
     record: &CharterRecord,
 ) -> Result<Names, PageError> {
     Ok(Names {
         parties: record.parties.clone(),
-        people: s.store.charter_people(&who.actor(), p.id).await?,
+        people: s.store.people_of_parties(p).await?,
     })
 }
 
@@ -538,7 +537,7 @@ async fn charter_page(
     error: String,
 ) -> Result<Response, PageError> {
     let (p, record) = s.store.charter(&who.actor(), id).await?;
-    let names = names_for(s, who, &p, &record).await?;
+    let names = names_for(s, &p, &record).await?;
     let version = match number {
         Some(n) => Some(record.version(n).ok_or(PageError::NotFound)?.clone()),
         None => record.draft().or_else(|| record.effective()).cloned(),
@@ -1218,7 +1217,7 @@ async fn edit_page(
             "Viewers read the charter; contributors, alliance managers and admins edit it.".into(),
         ));
     }
-    let names = names_for(s, who, &p, &record).await?;
+    let names = names_for(s, &p, &record).await?;
     let (base, base_note) = base_content(&record);
     let content = serde_json::to_value(&base).unwrap_or_default();
     let (scalars, lists) = build_form(&spec, &content, submitted, &names, &errors);
@@ -1398,7 +1397,7 @@ pub async fn diff(
     Query(params): Query<DiffParams>,
 ) -> Result<Response, PageError> {
     let (p, record) = s.store.charter(&who.actor(), PartnershipId(id)).await?;
-    let names = names_for(&s, &who, &p, &record).await?;
+    let names = names_for(&s, &p, &record).await?;
     let num = |v: Option<&str>| v.and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(0);
     let (from, to) = (num(params.from.as_deref()), num(params.to.as_deref()));
     let (rows, error, status) = match crate::api::charter::compare(&record, from, to) {
