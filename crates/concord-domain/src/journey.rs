@@ -12,6 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::ids::assign_ids;
+pub use crate::ids::MAX_ITEM_ID as MAX_ID;
 use crate::text::clean;
 use crate::{OrgId, PartnershipId, ValidationErrors};
 
@@ -305,48 +307,6 @@ pub struct Gap {
     pub handoff: Option<u32>,
     pub assumption: Option<u32>,
     pub evidence: String,
-}
-
-/// The largest id a client may give an item (far above any real journey or charter), so the
-/// next id can always be assigned.
-pub const MAX_ID: u32 = 1_000_000;
-
-fn assign_ids<T>(
-    e: &mut ValidationErrors,
-    field: &str,
-    items: &mut [T],
-    floor: u32,
-    id: impl Fn(&mut T) -> &mut Option<u32>,
-) {
-    let mut seen = BTreeSet::new();
-    let mut next = floor;
-    for (i, item) in items.iter_mut().enumerate() {
-        if let Some(v) = *id(item) {
-            if v > MAX_ID {
-                e.add(
-                    format!("{field}[{i}].id"),
-                    "invalid",
-                    format!("ids are at most {MAX_ID}; leave the id out for a new item"),
-                );
-            } else if v == 0 {
-                e.add(format!("{field}[{i}].id"), "invalid", "ids start at 1");
-            } else if !seen.insert(v) {
-                e.add(
-                    format!("{field}[{i}].id"),
-                    "duplicate_id",
-                    format!("id {v} is used twice in {field}"),
-                );
-            }
-            next = next.max(v.min(MAX_ID));
-        }
-    }
-    for item in items.iter_mut() {
-        let slot = id(item);
-        if slot.is_none() {
-            next = next.saturating_add(1);
-            *slot = Some(next);
-        }
-    }
 }
 
 impl Design {
