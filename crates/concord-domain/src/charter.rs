@@ -395,8 +395,6 @@ fn check_len<T>(e: &mut ValidationErrors, field: &str, items: &[T]) {
     }
 }
 
-/// Gives every item without an id the next free one, and reports duplicate ids.
-
 fn date_not_before(
     e: &mut ValidationErrors,
     field: &str,
