@@ -57,7 +57,8 @@ struct RunRow {
     created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
+/// A feedback row as read back in one aggregated JSON value (see [`Store::trial_runs_of`]).
+#[derive(serde::Deserialize)]
 struct FeedbackRow {
     id: i64,
     trial_run_id: i64,
@@ -143,6 +144,22 @@ impl Store {
     }
 
     async fn trial_runs_of(&self, journey: i64) -> Result<Vec<TrialRun>, StoreError> {
+        // A journey's feedback comes back as one JSON array: a long trial history is one row to
+        // hand over instead of thousands (most of the cost of reading a large journey).
+        let feedback_sql = match self.backend {
+            crate::Backend::Sqlite => {
+                "SELECT COALESCE(json_group_array(json_object('id', id, 'trial_run_id', trial_run_id, \
+                 'stage_id', stage_id, 'participant', participant, 'what_happened', what_happened, 'knew', knew, \
+                 'felt', felt, 'did', did, 'severity', severity, 'addressed_at', addressed_at, \
+                 'addressed_note', addressed_note)), '[]') FROM trial_feedback WHERE journey_id = $1"
+            }
+            crate::Backend::Postgres => {
+                "SELECT COALESCE(json_agg(json_build_object('id', id, 'trial_run_id', trial_run_id, \
+                 'stage_id', stage_id, 'participant', participant, 'what_happened', what_happened, 'knew', knew, \
+                 'felt', felt, 'did', did, 'severity', severity, 'addressed_at', addressed_at, \
+                 'addressed_note', addressed_note)), '[]'::json)::text FROM trial_feedback WHERE journey_id = $1"
+            }
+        };
         let (runs, feedback) = run!(&self.read, |c| {
             let runs: Vec<RunRow> = sqlx::query_as(
                 "SELECT id, journey_id, run_on, participants, notes, created_at FROM trial_runs \
@@ -151,15 +168,15 @@ impl Store {
             .bind(journey)
             .fetch_all(c)
             .await?;
-            let feedback: Vec<FeedbackRow> = sqlx::query_as(
-                "SELECT id, trial_run_id, stage_id, participant, what_happened, knew, felt, did, severity, \
-                 addressed_at, addressed_note FROM trial_feedback WHERE journey_id = $1 ORDER BY id",
-            )
-            .bind(journey)
-            .fetch_all(c)
-            .await?;
+            let feedback: String = sqlx::query_scalar(feedback_sql)
+                .bind(journey)
+                .fetch_one(c)
+                .await?;
             (runs, feedback)
         });
+        let mut feedback: Vec<FeedbackRow> = serde_json::from_str(&feedback)
+            .map_err(|e| StoreError::Corrupt(format!("journey {journey}: feedback: {e}")))?;
+        feedback.sort_by_key(|f| f.id);
         runs.into_iter()
             .map(|r| {
                 let feedback = feedback
