@@ -16,6 +16,7 @@ use concord_domain::{OrgId, PartnershipId, UserId, ValidationErrors};
 
 use crate::audit::{audit, Actor};
 use crate::dialect::begin_write;
+use crate::partnerships::ensure_not_archived;
 use crate::{now, Store, StoreError};
 
 #[derive(sqlx::FromRow)]
@@ -78,16 +79,6 @@ fn raced() -> StoreError {
     )
 }
 
-fn archived(p: &Partnership) -> Result<(), StoreError> {
-    match p.archived_at {
-        Some(_) => Err(StoreError::Archived {
-            entity: "partnership",
-            id: p.id.0,
-        }),
-        None => Ok(()),
-    }
-}
-
 fn party_ids(p: &Partnership) -> Vec<OrgId> {
     p.parties.iter().map(|x| x.organization_id).collect()
 }
@@ -101,11 +92,13 @@ impl Store {
         id: PartnershipId,
     ) -> Result<(Partnership, CharterRecord), StoreError> {
         let p = self.get_partnership(actor, id).await?;
-        let record = self.charter_record(&p).await?;
+        let record = self.charter_of(&p).await?;
         Ok((p, record))
     }
 
-    async fn charter_record(&self, p: &Partnership) -> Result<CharterRecord, StoreError> {
+    /// [`Store::charter`] for a partnership the caller has already read through a scoped method
+    /// (so it is visible to the actor), without reading the partnership again.
+    pub async fn charter_of(&self, p: &Partnership) -> Result<CharterRecord, StoreError> {
         let id = p.id;
         let (rows, sigs, acks, went_active_at) = run!(&self.read, |c| {
             let rows: Vec<VersionRow> = sqlx::query_as(
@@ -250,12 +243,7 @@ impl Store {
     ) -> Result<CharterVersion, StoreError> {
         let (p, record) = self.charter(actor, id).await?;
         actor.check(Acting::require_contributor)?;
-        if p.archived_at.is_some() {
-            return Err(StoreError::Archived {
-                entity: "partnership",
-                id: id.0,
-            });
-        }
+        ensure_not_archived(&p)?;
         let priors: Vec<&Charter> = record.versions.iter().map(|v| &v.content).collect();
         let content = input.validate_after(&party_ids(&p), &priors)?;
         self.check_alliance_managers(&content).await?;
@@ -463,12 +451,7 @@ impl Store {
         let (p, record) = self.charter(actor, id).await?;
         let acting = signer(actor)?;
         acting.require_manager()?;
-        if p.archived_at.is_some() {
-            return Err(StoreError::Archived {
-                entity: "partnership",
-                id: id.0,
-            });
-        }
+        ensure_not_archived(&p)?;
         let draft = Self::open_draft(&record, input)?;
         let org = acting.org_id;
         if draft
@@ -586,7 +569,7 @@ impl Store {
         let (p, record) = self.charter(actor, id).await?;
         let acting = signer(actor)?;
         acting.require_manager()?;
-        archived(&p)?;
+        ensure_not_archived(&p)?;
         let draft = Self::open_draft(&record, input)?;
         if !draft
             .sign_off
@@ -657,7 +640,7 @@ impl Store {
         let (p, record) = self.charter(actor, id).await?;
         let acting = signer(actor)?;
         acting.require_manager()?;
-        archived(&p)?;
+        ensure_not_archived(&p)?;
         let Some(v) = record.version(input.version) else {
             return Err(StoreError::NotFound {
                 entity: "charter version",
@@ -744,7 +727,7 @@ impl Store {
     ) -> Result<CharterVersion, StoreError> {
         let (p, record) = self.charter(actor, id).await?;
         actor.check(Acting::require_manager)?;
-        archived(&p)?;
+        ensure_not_archived(&p)?;
         let Some(draft) = record.draft() else {
             return Err(StoreError::NotFound {
                 entity: "charter draft",
@@ -799,18 +782,8 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// The members of every party, for choosing alliance managers: (party, user id, display name).
-    pub async fn charter_people(
-        &self,
-        actor: &Actor,
-        id: PartnershipId,
-    ) -> Result<Vec<(OrgId, UserId, String)>, StoreError> {
-        let p = self.get_partnership(actor, id).await?;
-        self.people_of_parties(&p).await
-    }
-
-    /// [`Store::charter_people`] for a partnership the caller has already read through a scoped
-    /// method (so it is visible to the actor): one query instead of three.
+    /// The members of every party, for choosing alliance managers: (party, user id, display
+    /// name). `p` must have been read through a scoped method (so it is visible to the actor).
     pub async fn people_of_parties(
         &self,
         p: &Partnership,

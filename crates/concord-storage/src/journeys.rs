@@ -14,6 +14,7 @@ use concord_domain::{OrgId, PartnershipId, ValidationErrors};
 
 use crate::audit::{audit, Actor};
 use crate::dialect::begin_write;
+use crate::partnerships::ensure_not_archived;
 use crate::{now, Store, StoreError};
 
 #[derive(sqlx::FromRow)]
@@ -222,7 +223,7 @@ impl Store {
     ) -> Result<Journey, StoreError> {
         let p = self.get_partnership(actor, id).await?;
         actor.check(Acting::require_contributor)?;
-        archived(&p)?;
+        ensure_not_archived(&p)?;
         let mut v = input.validate(&parties(&p), (0, 0, 0))?;
         let ts = now();
         v.design.stamp(&Design::default(), ts);
@@ -317,7 +318,7 @@ impl Store {
     ) -> Result<Journey, StoreError> {
         let p = self.get_partnership(actor, id).await?;
         actor.check(Acting::require_contributor)?;
-        archived(&p)?;
+        ensure_not_archived(&p)?;
         let checked = file.validate(&parties(&p))?;
         let ts = now();
         let mut design = checked.design;
@@ -345,7 +346,7 @@ impl Store {
     ) -> Result<Journey, StoreError> {
         let (p, j, _) = self.journey(actor, id).await?;
         actor.check(Acting::require_contributor)?;
-        archived(&p)?;
+        ensure_not_archived(&p)?;
         let mut v = input.validate(&parties(&p), j.design.max_ids())?;
         let ts = now();
         v.design.stamp(&j.design, ts);
@@ -373,7 +374,7 @@ impl Store {
     ) -> Result<Journey, StoreError> {
         let (p, j, _) = self.journey(actor, id).await?;
         actor.check(Acting::require_contributor)?;
-        archived(&p)?;
+        ensure_not_archived(&p)?;
         let mut design = j.design.clone();
         change(&mut design)?;
         let input = JourneyInput {
@@ -448,7 +449,7 @@ impl Store {
     ) -> Result<TrialRun, StoreError> {
         let (p, j, _) = self.journey(actor, id).await?;
         actor.check(Acting::require_contributor)?;
-        archived(&p)?;
+        ensure_not_archived(&p)?;
         let r = input.validate(&j.design)?;
         let ts = now();
         let mut design = j.design.clone();
@@ -556,7 +557,7 @@ impl Store {
     ) -> Result<Feedback, StoreError> {
         let (p, _, runs) = self.journey(actor, id).await?;
         actor.check(Acting::require_contributor)?;
-        archived(&p)?;
+        ensure_not_archived(&p)?;
         let note = {
             let mut e = ValidationErrors::new();
             let n = concord_domain::text::clean(&mut e, "note", note, 1, 2000, true);
@@ -619,15 +620,5 @@ impl Store {
             addressed_note: note,
             ..f
         })
-    }
-}
-
-fn archived(p: &Partnership) -> Result<(), StoreError> {
-    match p.archived_at {
-        Some(_) => Err(StoreError::Archived {
-            entity: "partnership",
-            id: p.id.0,
-        }),
-        None => Ok(()),
     }
 }

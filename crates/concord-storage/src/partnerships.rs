@@ -98,6 +98,18 @@ fn order_by(sort: PartnershipSort) -> String {
     }
 }
 
+/// Refuses any change to an archived partnership (or to what belongs to it: its charter, its
+/// journeys).
+pub(crate) fn ensure_not_archived(p: &Partnership) -> Result<(), StoreError> {
+    match p.archived_at {
+        Some(_) => Err(StoreError::Archived {
+            entity: "partnership",
+            id: p.id.0,
+        }),
+        None => Ok(()),
+    }
+}
+
 impl Store {
     /// Checks a partnership input against the domain rules and that every party exists.
     async fn check_partnership(
@@ -189,12 +201,7 @@ impl Store {
         input: &PartnershipInput,
     ) -> Result<Partnership, StoreError> {
         let current = self.get_partnership(actor, id).await?;
-        if current.archived_at.is_some() {
-            return Err(StoreError::Archived {
-                entity: "partnership",
-                id: id.0,
-            });
-        }
+        ensure_not_archived(&current)?;
         let d = self.check_partnership(actor, input).await?;
         let ts = now();
         run!(&self.write, |p| {
@@ -411,12 +418,7 @@ impl Store {
         };
         let current = self.get_partnership(actor, id).await?;
         actor.check(Acting::require_manager)?;
-        if current.archived_at.is_some() {
-            return Err(StoreError::Archived {
-                entity: "partnership",
-                id: id.0,
-            });
-        }
+        ensure_not_archived(&current)?;
         let from = current.stage;
         from.transition(to)?;
         if to == Stage::Active && !self.has_effective_charter(id).await? {

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use concord_domain::charter::{
-    Charter, CharterRecord, CharterVersion, SignInput, VersionStatus, VersionSummary,
-    VersionVerdict,
+    Charter, CharterRecord, CharterVersion, SignInput, VersionSummary, VersionVerdict,
 };
 use concord_domain::charter_diff::{diff, Change};
 use concord_domain::PartnershipId;
@@ -318,9 +317,4 @@ pub async fn verdict(
         None => None,
     };
     Ok(Json(record.verdict(version)))
-}
-
-/// Whether a version may still change (for pages).
-pub fn is_open(v: &CharterVersion) -> bool {
-    v.status == VersionStatus::Draft && !v.signed_by_anyone()
 }

@@ -26,7 +26,7 @@ use concord_domain::partnership::Partnership;
 use concord_domain::{OrgId, PartnershipId, ValidationErrors};
 use concord_storage::StoreError;
 
-use super::{human_time, render, see_other, Chrome, Opt, PageError, PageId};
+use super::{capitalize, human_time, render, see_other, Chrome, Opt, PageError, PageId};
 use crate::auth::{PageAuth, Principal};
 use crate::extract::Form;
 use crate::AppState;
@@ -147,14 +147,6 @@ fn general_message(field: &str, message: &str) -> String {
             capitalize(message)
         }
         f => format!("{f}: {message}"),
-    }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
     }
 }
 

@@ -426,6 +426,15 @@ pub(crate) fn render<T: Template>(status: StatusCode, t: &T) -> Result<Response,
     Ok((status, Html(t.render()?)).into_response())
 }
 
+/// The message with its first letter in upper case, for refusals shown as sentences.
+pub(crate) fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
 /// A 303 redirect after a successful form post.
 pub(crate) fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()

@@ -14,7 +14,7 @@ use concord_storage::StoreError;
 
 use super::forms::{enum_options, summary};
 use super::journeys::{JourneyRow, NewJourneyForm};
-use super::PageId;
+use super::{capitalize, PageId};
 use super::{
     form_errors, human_time, render, see_other, Chrome, Field, Opt, PageError, Pager, Section,
 };
@@ -269,7 +269,7 @@ async fn detail_page_with(
 ) -> Result<Response, PageError> {
     let actor = who.actor();
     let (p, history, notes) = s.store.partnership_view(&actor, id).await?;
-    let (_, record) = s.store.charter(&actor, id).await?;
+    let record = s.store.charter_of(&p).await?;
     let verdict = record.verdict(None);
     let journeys = super::journeys::rows_for(s, who, id).await?;
     let charter_status = match (record.effective(), record.draft()) {
@@ -435,14 +435,6 @@ pub async fn transition(
             detail_page(&s, &who, id, status, String::new(), capitalize(&message)).await
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
     }
 }
 
