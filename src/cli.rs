@@ -60,6 +60,20 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Recompute metric-ledger hash chains: every partnership's (or one's) in the database, or a
+    /// downloaded ledger CSV with --file. Exits non-zero when a chain does not verify.
+    Verify {
+        /// Only this partnership.
+        #[arg(long)]
+        partnership: Option<i64>,
+        /// A ledger CSV downloaded from `GET /api/v1/partnerships/{id}/ledger?format=csv`;
+        /// checked on its own, without a database.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Scheduled reviews.
+    #[command(subcommand)]
+    Reviews(ReviewsCommand),
     /// Invite someone to an organization: prints a one-time link (there is no mail server).
     Invite {
         /// The invitee's e-mail address.
@@ -72,6 +86,12 @@ pub enum Command {
         #[arg(long, default_value = "contributor")]
         role: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewsCommand {
+    /// Open every review that has fallen due (the server also does this every hour).
+    OpenDue,
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +280,40 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
         }
         Command::User(_) | Command::Token(_) | Command::Invite { .. } => accounts(&cli).await,
+        Command::Verify {
+            partnership,
+            file: Some(path),
+        } => {
+            if partnership.is_some() {
+                return Err("give either --file or --partnership, not both".into());
+            }
+            verify_file(path)
+        }
+        Command::Verify {
+            partnership,
+            file: None,
+        } => {
+            let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
+            let store = connect(&config).await?;
+            let result = verify_database(&store, *partnership).await;
+            store.close().await;
+            result
+        }
+        Command::Reviews(ReviewsCommand::OpenDue) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
+            let store = connect(&config).await?;
+            let opened = store
+                .open_due_reviews(chrono::Utc::now().date_naive())
+                .await
+                .map_err(|e| format!("cannot open due reviews: {}", error_chain(&e)));
+            store.close().await;
+            let opened = opened?;
+            for (p, n) in &opened {
+                println!("Opened review {n} of partnership {p}.");
+            }
+            println!("{} review(s) opened.", opened.len());
+            Ok(())
+        }
         Command::Export(ExportCommand::Organizations { csv }) => {
             let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
             let store = connect(&config).await?;
@@ -282,6 +336,78 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 }
             }
         }
+    }
+}
+
+fn print_verification(what: &str, v: &concord_domain::ledger::Verification) -> bool {
+    match &v.first_mismatch {
+        None => {
+            println!(
+                "{what}: valid, {} entries, head {}",
+                v.entries,
+                v.head.as_deref().unwrap_or("(empty)")
+            );
+            true
+        }
+        Some(m) => {
+            println!(
+                "{what}: NOT VALID at entry {} ({}): {}\n  expected {}\n  found    {}",
+                m.seq, m.code, m.message, m.expected, m.found
+            );
+            false
+        }
+    }
+}
+
+/// `concord verify --file`: a downloaded ledger CSV, checked without a database.
+fn verify_file(path: &std::path::Path) -> Result<(), String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let entries =
+        concord_domain::ledger::read_ledger_csv(std::io::BufReader::new(file)).map_err(|errs| {
+            format!(
+                "{} cannot be read: {}",
+                path.display(),
+                errs.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })?;
+    let v = concord_domain::ledger::verify_chain(&entries);
+    if print_verification(&path.display().to_string(), &v) {
+        Ok(())
+    } else {
+        Err("the ledger does not verify".into())
+    }
+}
+
+/// `concord verify`: every ledger in the database, or one partnership's.
+async fn verify_database(store: &Store, partnership: Option<i64>) -> Result<(), String> {
+    let ids = match partnership {
+        Some(id) => vec![concord_domain::PartnershipId(id)],
+        None => store
+            .ledger_partnerships()
+            .await
+            .map_err(|e| error_chain(&e))?,
+    };
+    let mut bad = 0;
+    for id in &ids {
+        let v = store.verify_ledger_unscoped(*id).await.map_err(|e| {
+            format!(
+                "cannot read the ledger of partnership {id}: {}",
+                error_chain(&e)
+            )
+        })?;
+        if !print_verification(&format!("partnership {id}"), &v) {
+            bad += 1;
+        }
+    }
+    println!("{} ledger(s) checked, {bad} not valid.", ids.len());
+    if bad > 0 {
+        Err(format!("{bad} ledger(s) do not verify"))
+    } else {
+        Ok(())
     }
 }
 
@@ -451,12 +577,31 @@ async fn serve(config: &Config, store: Store, secure_cookies: bool) -> Result<()
         store: store.clone(),
         secure_cookies,
     };
+    tokio::spawn(review_scheduler(store.clone()));
     concord_web::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
     store.close().await;
     tracing::info!("Concord stopped");
     Ok(())
+}
+
+/// Opens reviews as they fall due: at start, then every hour.
+async fn review_scheduler(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store
+            .open_due_reviews(chrono::Utc::now().date_naive())
+            .await
+        {
+            Ok(opened) if !opened.is_empty() => {
+                tracing::info!(count = opened.len(), "opened due reviews")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %error_chain(&e), "could not open due reviews"),
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

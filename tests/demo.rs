@@ -1,11 +1,16 @@
 //! The demo data loads through the product's own validation, on both databases, and covers what
 //! the brief asks for.
 
-use concord_domain::charter::VersionStatus;
+use concord_domain::attainment::{Status, Trend};
+use concord_domain::charter::{CommitmentStatus, ReportingCadence, VersionStatus};
 use concord_domain::charter_diff::{diff, ChangeKind};
 use concord_domain::journey::{gaps_of, AssumptionStatus, GapKind, Journey, Severity, TrialRun};
+use concord_domain::meeting::{cadence_adherence, ActionStatus, Adherence, Meeting, MeetingKind};
 use concord_domain::paging::PageRequest;
-use concord_domain::partnership::{PartnershipFilter, PartnershipSort, PartnershipType, Stage};
+use concord_domain::partnership::{
+    Partnership, PartnershipFilter, PartnershipSort, PartnershipType, Stage,
+};
+use concord_domain::review::{ReviewDecision, ReviewStatus};
 use concord_domain::verdict::{TestKind, VerdictKind};
 use concord_domain::PartnershipId;
 use concord_storage::testing::fresh_store;
@@ -59,6 +64,14 @@ async fn check(store: Store) {
         summary.contains("2 journeys (1 trial run, 3 open gaps)"),
         "{summary}"
     );
+    assert!(
+        summary.contains("ledger entries in 7 partnerships (1 correction)"),
+        "{summary}"
+    );
+    // Three closed and one opened early; how many more were opened as scheduled depends on the
+    // day (the charters' review intervals run from fixed dates).
+    assert!(summary.contains("(3 closed, "), "{summary}");
+    assert!(summary.contains("of them opened as scheduled"), "{summary}");
     let orgs = store.all_organizations().await.unwrap();
     assert!(orgs.len() >= 12);
     let in_sample_states = orgs
@@ -240,10 +253,280 @@ async fn check(store: Store) {
     )
     .await;
 
+    check_ledgers(&store, &all.items).await;
+    check_meetings_and_commitments(&store, &all.items).await;
+    check_reviews(&store, &all.items).await;
+
     assert!(
         concord::demo::load(&store).await.is_err(),
         "the demo refuses a non-empty database"
     );
+}
+
+fn partnership<'a>(all: &'a [Partnership], name: &str) -> &'a Partnership {
+    all.iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("demo partnership {name}"))
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// Two years of values for every partnership with an effective charter, most metrics on track,
+/// one going off track, one correction, and every chain verifies.
+async fn check_ledgers(store: &Store, all: &[Partnership]) {
+    let operator = Actor::new("test");
+    let (mut with_data, mut on_track, mut without_data) = (0, 0, 0);
+    let mut off_track = Vec::new();
+    let mut ledgers = 0;
+    for p in all {
+        let (_, overview) = store.metrics_overview(&operator, p.id).await.unwrap();
+        let verified = store.verify_ledger_unscoped(p.id).await.unwrap();
+        assert!(verified.valid, "{}: {:?}", p.name, verified.first_mismatch);
+        assert_eq!(verified.entries as i64, overview.entries, "{}", p.name);
+        if store.effective_charter(p.id).await.unwrap().is_none() {
+            assert_eq!(overview.entries, 0, "{} has no charter in force", p.name);
+            continue;
+        }
+        assert!(overview.entries > 0, "{} has a ledger", p.name);
+        ledgers += 1;
+        for line in &overview.metrics {
+            let a = &line.attainment;
+            if a.periods_reported == 0 {
+                without_data += 1;
+                continue;
+            }
+            // The complete periods of the last two years before this month.
+            let periods = match line.metric.cadence {
+                ReportingCadence::Monthly => 24,
+                ReportingCadence::Quarterly => 8,
+                ReportingCadence::Annual => 2,
+            };
+            assert_eq!(a.periods_reported, periods, "{}: {}", p.name, a.name);
+            let latest = a.latest.as_ref().unwrap();
+            assert!(latest.period_end < today(), "{}: {}", p.name, a.name);
+            with_data += 1;
+            match a.status {
+                Status::OnTrack => on_track += 1,
+                Status::OffTrack => off_track.push((p.name.clone(), a.clone())),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(ledgers, 7);
+    assert!(
+        without_data <= 1,
+        "only the metric the revenue-cycle amendment adds has no values yet"
+    );
+    assert!(
+        on_track * 4 >= with_data * 3,
+        "most metrics are on track: {on_track} of {with_data}"
+    );
+
+    // The one metric going off track: Saltmarsh outpatients waiting longer for a scan as its
+    // volumes run above plan, period after period.
+    assert_eq!(off_track.len(), 1, "{off_track:?}");
+    let (name, a) = &off_track[0];
+    assert_eq!(name, "Narragansett Bay Imaging and Lab Capacity Agreement");
+    assert_eq!(
+        a.name,
+        "Saltmarsh outpatients scanned within 7 days of the order"
+    );
+    assert_eq!(a.status, Status::OffTrack);
+    assert_eq!(a.trend, Trend::Worsening);
+    assert!(a.off_track_streak >= 2, "{a:?}");
+
+    // One correction: a quarter's HbA1c figure recounted, the first entry kept in the chain.
+    let lab = partnership(all, "Farmington River Outreach Laboratory Partnership");
+    let entries = store.ledger_entries(&operator, lab.id, None).await.unwrap();
+    let corrections: Vec<_> = entries.iter().filter(|e| e.supersedes.is_some()).collect();
+    assert_eq!(corrections.len(), 1);
+    let correction = corrections[0];
+    assert_eq!(
+        correction.reason,
+        "Recounted after the EHR interface backlog cleared"
+    );
+    let first = entries
+        .iter()
+        .find(|e| Some(e.seq) == correction.supersedes)
+        .expect("the corrected entry stays in the ledger");
+    assert_eq!(
+        (first.metric_id, first.period_start),
+        (correction.metric_id, correction.period_start)
+    );
+    assert!(correction.number() > first.number());
+    let (_, overview) = store.metrics_overview(&operator, lab.id).await.unwrap();
+    let current = overview
+        .metrics
+        .iter()
+        .flat_map(|l| l.values.iter())
+        .find(|v| v.seq == correction.seq)
+        .expect("the correction is the current value of its quarter");
+    assert!(current.corrected);
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.supersedes.is_none() && e.organization_id == correction.organization_id)
+            .count()
+            + 1,
+        entries
+            .iter()
+            .filter(|e| e.organization_id == correction.organization_id)
+            .count()
+    );
+}
+
+/// A partnership's meetings, checked for every party's presence and notes, and its steering
+/// meetings against the charter's cadence.
+async fn adherence(store: &Store, p: &Partnership) -> (Vec<Meeting>, Adherence) {
+    let operator = Actor::new("test");
+    let charter = store.effective_charter(p.id).await.unwrap().unwrap();
+    let meetings = store.meetings(&operator, p.id, today()).await.unwrap();
+    let parties: Vec<_> = p.parties.iter().map(|x| x.organization_id).collect();
+    for m in &meetings {
+        assert!(m.held_on < today());
+        assert!(!m.notes.is_empty());
+        for party in &parties {
+            assert!(
+                m.attendees.iter().any(|a| a.organization_id == *party),
+                "both parties attend"
+            );
+        }
+    }
+    let steering: Vec<_> = meetings
+        .iter()
+        .filter(|m| m.kind == MeetingKind::Steering)
+        .map(|m| m.held_on)
+        .collect();
+    // The store counts from the charter's start: the demo's partnerships went active (in the
+    // database) on the day it was loaded, but have met since their charters started.
+    let a = store.cadence_of(p, Some(&charter), today()).await.unwrap();
+    assert_eq!(
+        a,
+        cadence_adherence(
+            charter.content.governance.meeting_cadence,
+            charter.path_start(),
+            today(),
+            &steering,
+        )
+    );
+    (meetings, a)
+}
+
+/// Steering meetings at the charter's cadence in one partnership and below it in another, action
+/// items done and late, commitments done and late.
+async fn check_meetings_and_commitments(store: &Store, all: &[Partnership]) {
+    let operator = Actor::new("test");
+    let (revenue, a) = adherence(
+        store,
+        partnership(all, "Quinnehtuk Revenue Cycle Partnership"),
+    )
+    .await;
+    assert_eq!(a.ratio, Some(1.0), "monthly steering meetings: {a:?}");
+    assert!(revenue.iter().any(|m| m.kind == MeetingKind::Working));
+    assert!(revenue.iter().any(|m| !m.decisions.is_empty()));
+    let actions: Vec<_> = revenue.iter().flat_map(|m| m.actions.iter()).collect();
+    assert!(actions
+        .iter()
+        .any(|x| x.status == ActionStatus::Done && !x.note.is_empty()));
+    assert!(
+        actions
+            .iter()
+            .any(|x| x.status == ActionStatus::Open && x.late),
+        "an action item open past its due date"
+    );
+
+    let (_, a) = adherence(
+        store,
+        partnership(all, "Northwest Hills Community Health Compact"),
+    )
+    .await;
+    let ratio = a.ratio.expect("a cadence");
+    assert!(
+        ratio < 0.75,
+        "every three weeks against a fortnightly cadence: {a:?}"
+    );
+
+    let p = partnership(all, "Quinnehtuk Revenue Cycle Partnership");
+    let commitments = store.commitments(&operator, p.id, today()).await.unwrap();
+    assert!(commitments
+        .iter()
+        .any(|c| c.status == CommitmentStatus::Done && c.last_report.is_some()));
+    assert!(commitments
+        .iter()
+        .any(|c| c.late && c.status == CommitmentStatus::Late && c.days_late.unwrap_or(0) > 0));
+}
+
+/// The annual review of the revenue-cycle partnership closed with a decision to continue, signed
+/// by both alliance managers; the others decided, or still in progress.
+async fn check_reviews(store: &Store, all: &[Partnership]) {
+    let operator = Actor::new("test");
+    let expected = [
+        (
+            "Quinnehtuk Revenue Cycle Partnership",
+            Some(ReviewDecision::Continue),
+            Stage::Active,
+        ),
+        (
+            "Narragansett Bay Imaging and Lab Capacity Agreement",
+            Some(ReviewDecision::Restructure),
+            Stage::Restructuring,
+        ),
+        (
+            "Saltmarsh Turnaround Program",
+            Some(ReviewDecision::Exit),
+            Stage::Ended,
+        ),
+        ("Greater Hartford Value Alliance", None, Stage::UnderReview),
+    ];
+    for (name, decision, stage) in expected {
+        let p = partnership(all, name);
+        assert_eq!(p.stage, stage, "{name}");
+        let overview = store.reviews(&operator, p.id, today()).await.unwrap();
+        assert_eq!(overview.reviews.len(), 1, "{name}");
+        let r = &overview.reviews[0];
+        assert_eq!(r.decision, decision, "{name}");
+        assert!(!r.reason.is_empty());
+        if decision.is_some() {
+            assert_eq!(r.status, ReviewStatus::Closed, "{name}");
+            assert!(!r.rationale.is_empty());
+            assert!(r.awaiting.is_empty());
+            let mut signed: Vec<_> = r.signatures.iter().map(|s| s.organization_id).collect();
+            let mut parties: Vec<_> = p.parties.iter().map(|x| x.organization_id).collect();
+            signed.sort();
+            parties.sort();
+            assert_eq!(signed, parties, "{name}: every party signed");
+            assert!(
+                !r.packet.metrics.is_empty(),
+                "{name}: the packet has the figures"
+            );
+        } else {
+            assert_eq!(r.status, ReviewStatus::Open, "{name}");
+        }
+    }
+    let p = partnership(all, "Quinnehtuk Revenue Cycle Partnership");
+    let r = &store
+        .reviews(&operator, p.id, today())
+        .await
+        .unwrap()
+        .reviews[0];
+    assert_eq!(r.reason, "Annual review");
+    assert!(r.packet.commitments_late >= 1);
+    assert!(r.packet.rollup.on_track >= 5);
+
+    // Reviews overdue on the load day were opened as scheduled reviews by the loader (what the
+    // server's scheduler does at start), so running it again opens nothing.
+    assert!(store.open_due_reviews(today()).await.unwrap().is_empty());
+    for p in all.iter().filter(|p| p.stage == Stage::UnderReview) {
+        let overview = store.reviews(&operator, p.id, today()).await.unwrap();
+        let open = overview
+            .reviews
+            .iter()
+            .find(|r| r.status == ReviewStatus::Open)
+            .unwrap_or_else(|| panic!("{}: under review without an open review", p.name));
+        assert!(open.due_on <= today(), "{}", p.name);
+    }
 }
 
 async fn journey_named(

@@ -9,6 +9,7 @@
 mod macros;
 
 pub mod account;
+pub mod attainment;
 pub mod audit;
 pub mod capability;
 pub mod charter;
@@ -17,10 +18,13 @@ pub mod csv_io;
 pub mod error;
 pub mod ids;
 pub mod journey;
+pub mod ledger;
+pub mod meeting;
 pub mod note;
 pub mod organization;
 pub mod paging;
 pub mod partnership;
+pub mod review;
 pub mod text;
 pub mod verdict;
 

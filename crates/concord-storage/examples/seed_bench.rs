@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release -p concord-storage --example seed_bench -- \
 //!     --database-url sqlite://bench.db --orgs 2000 --partnerships 1000 [--seed 42] [--hub] \
-//!     [--charters N]
+//!     [--charters N] [--ledger N [--ledger-periods 60] [--ledger-from 2001-01] \
+//!     [--ledger-big K] [--ledger-big-metrics 200] [--ledger-manifest FILE]]
 //! ```
 //!
 //! With `--hub`, the first organization (a health system) is a party to every partnership, so one
@@ -19,6 +20,21 @@
 //! whatever their stage, so the charter benchmark can pick any id in that range. Charter content
 //! comes from a second generator stream, so organizations, partnerships and stage walks are the
 //! same for a given `--seed` with or without `--charters`.
+//!
+//! Metric ledger (`--ledger N`, for the issue-5 benchmark `bench/ledger.sh`): every charter then
+//! has 20 metrics (of the 21 templates), all reported monthly, each owned by one of the parties
+//! (drawn as before), and partnerships 1..=N (given a charter whatever their stage, as with
+//! `--charters N`) get `--ledger-periods` monthly values per metric of the effective version,
+//! starting `--ledger-from` (default 60 months from 2001-01: far in the past, so a benchmark can
+//! append later periods). Values go in through [`Store::import_values`], one CSV per
+//! (partnership, owning party) imported by that party's alliance manager, so every chain is built
+//! and hashed by the product's own code and `verify` holds. `--ledger-big K` adds K partnerships
+//! after the others (ids partnerships+1..), each between the first organization (the hub with
+//! `--hub`) and one other, with a one-version charter of `--ledger-big-metrics` (200) monthly
+//! metrics all owned by the first organization and no values: the import benchmark fills one with
+//! a 100,000-row CSV (200 metrics x 500 months). `--ledger-manifest FILE` writes one line per
+//! metric of those partnerships: `kind<TAB>partnership<TAB>metric<TAB>owner organization`, kind
+//! `ledger` or `big`. Without `--ledger` nothing changes: the same charters and data as before.
 //!
 //! Everything goes through the store's normal, validated, audited, transactional writes, so the
 //! data is exactly what the product itself would accept. The output is deterministic for a given
@@ -43,6 +59,7 @@ use concord_domain::organization::{
 };
 use concord_domain::paging::PageRequest;
 use concord_domain::partnership::{PartnershipInput, PartnershipType, PartyInput, Stage};
+use concord_domain::review::{DecisionInput, ReviewDecision, ReviewStatus};
 use concord_domain::{OrgId, PartnershipId, UserId};
 use concord_storage::{Actor, ConnectOptions, Store};
 
@@ -52,7 +69,16 @@ const USAGE: &str = "usage: seed_bench --database-url URL [--orgs N (default 200
   --hub         make the first organization (a health system) a party to every partnership, so
                 that one organization's view holds them all (what the load benchmark signs in as)
   --charters N  give the first N partnerships a signed two-version charter whatever their stage
-                (partnerships that go active always get one: the product requires it)";
+                (partnerships that go active always get one: the product requires it)
+  --ledger N    metric ledger: every charter gets 20 monthly metrics, and partnerships 1..N (given a
+                charter, as with --charters) get --ledger-periods monthly values per metric,
+                imported by each owning party's alliance manager through the store
+  --ledger-periods P      months of values per metric (default 60)
+  --ledger-from YYYY-MM   first month (default 2001-01)
+  --ledger-big K          K extra partnerships (hub + one other) with a charter of
+                          --ledger-big-metrics (default 200) monthly metrics owned by the first
+                          organization, no values (for the import and verify benchmark)
+  --ledger-manifest FILE  write `kind<TAB>partnership<TAB>metric<TAB>owner` per ledger metric";
 
 struct Args {
     database_url: String,
@@ -61,6 +87,12 @@ struct Args {
     seed: u64,
     hub: bool,
     charters: usize,
+    ledger: usize,
+    ledger_periods: usize,
+    ledger_from: NaiveDate,
+    ledger_big: usize,
+    ledger_big_metrics: usize,
+    ledger_manifest: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -70,6 +102,12 @@ fn parse_args() -> Result<Args, String> {
     let mut seed = 42u64;
     let mut hub = false;
     let mut charters = 0usize;
+    let mut ledger = 0usize;
+    let mut ledger_periods = 60usize;
+    let mut ledger_from = NaiveDate::from_ymd_opt(2001, 1, 1).expect("a date");
+    let mut ledger_big = 0usize;
+    let mut ledger_big_metrics = 200usize;
+    let mut ledger_manifest = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -97,13 +135,32 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => seed = number(value()?)?,
             "--hub" => hub = true,
             "--charters" => charters = number(value()?)? as usize,
+            "--ledger" => ledger = number(value()?)? as usize,
+            "--ledger-periods" => ledger_periods = number(value()?)? as usize,
+            "--ledger-from" => {
+                let v = value()?;
+                ledger_from = NaiveDate::parse_from_str(&format!("{v}-01"), "%Y-%m-%d")
+                    .map_err(|_| format!("--ledger-from: `{v}` is not a month (YYYY-MM)"))?;
+            }
+            "--ledger-big" => ledger_big = number(value()?)? as usize,
+            "--ledger-big-metrics" => ledger_big_metrics = number(value()?)? as usize,
+            "--ledger-manifest" => ledger_manifest = Some(value()?),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
     let database_url =
         database_url.ok_or_else(|| format!("--database-url is required\n{USAGE}"))?;
-    if partnerships > 0 && orgs < 3 {
+    if (partnerships > 0 || ledger_big > 0) && orgs < 3 {
         return Err("--orgs must be at least 3 when partnerships are requested".into());
+    }
+    if ledger > partnerships {
+        return Err("--ledger cannot exceed --partnerships".into());
+    }
+    if !(1..=concord_domain::charter::MAX_ITEMS).contains(&ledger_big_metrics) {
+        return Err(format!(
+            "--ledger-big-metrics must be 1..={}",
+            concord_domain::charter::MAX_ITEMS
+        ));
     }
     Ok(Args {
         database_url,
@@ -111,7 +168,14 @@ fn parse_args() -> Result<Args, String> {
         partnerships,
         seed,
         hub,
-        charters,
+        // The ledger's partnerships need an effective charter whatever their stage.
+        charters: charters.max(ledger),
+        ledger,
+        ledger_periods,
+        ledger_from,
+        ledger_big,
+        ledger_big_metrics,
+        ledger_manifest,
     })
 }
 
@@ -1098,11 +1162,17 @@ struct CharterSeeder<'a> {
     signatures: usize,
     charters: usize,
     shapes: [usize; 3],
+    /// Metrics per charter version: 12, or 20 for the metric ledger (`--ledger`).
+    metrics_per_charter: usize,
+    /// Every metric reported monthly (`--ledger`), so 60 periods fit in five years.
+    monthly: bool,
 }
 
 impl<'a> CharterSeeder<'a> {
     fn new(store: &'a Store, operator: &'a Actor, seed: u64, hub: Option<OrgId>) -> Self {
         Self {
+            metrics_per_charter: 12,
+            monthly: false,
             store,
             operator,
             // A stream of its own, so the rest of the data does not depend on the charters.
@@ -1192,12 +1262,16 @@ impl<'a> CharterSeeder<'a> {
             baseline,
             target,
             target_date: add_days(starts_on, self.rng.range(180, 1000)),
-            cadence: *self.rng.pick(&[
+            cadence: match *self.rng.pick(&[
                 ReportingCadence::Monthly,
                 ReportingCadence::Quarterly,
                 ReportingCadence::Quarterly,
                 ReportingCadence::Annual,
-            ]),
+            ]) {
+                // The draw is made either way, so the rest of the stream does not change.
+                _ if self.monthly => ReportingCadence::Monthly,
+                c => c,
+            },
             owner: *self.rng.pick(parties),
         }
     }
@@ -1238,7 +1312,7 @@ impl<'a> CharterSeeder<'a> {
             .collect();
         let metrics = self
             .rng
-            .distinct(12, METRIC_TEMPLATES.len())
+            .distinct(self.metrics_per_charter, METRIC_TEMPLATES.len())
             .into_iter()
             .map(|t| self.metric(t, &ids, starts_on))
             .collect();
@@ -1577,6 +1651,160 @@ impl<'a> CharterSeeder<'a> {
         self.charters += 1;
         Ok(())
     }
+
+    /// Decides the open review of partnership `id` so that it leaves `under_review` for `to`
+    /// (continue: active, restructure: restructuring, exit: ending) and has an alliance manager
+    /// of every party sign the decision; the last signature closes the review and moves the
+    /// partnership.
+    async fn close_review(
+        &mut self,
+        id: PartnershipId,
+        parties: &[(OrgId, &str)],
+        to: Stage,
+    ) -> Result<(), String> {
+        let today = chrono::Utc::now().date_naive();
+        let decision = match to {
+            Stage::Active => ReviewDecision::Continue,
+            Stage::Restructuring => ReviewDecision::Restructure,
+            _ => ReviewDecision::Exit,
+        };
+        let open = self
+            .store
+            .reviews(self.operator, id, today)
+            .await
+            .map_err(|e| format!("reviews of partnership {id}: {e:?}"))?
+            .reviews
+            .into_iter()
+            .find(|r| r.status != ReviewStatus::Closed)
+            .ok_or_else(|| format!("partnership {id} is under review without an open review"))?;
+        let input = DecisionInput {
+            decision,
+            rationale: format!(
+                "The steering group reviewed the metrics and commitments and decided to {}.",
+                decision.label().to_lowercase()
+            ),
+        };
+        self.store
+            .decide_review(self.operator, id, open.number, &input, today)
+            .await
+            .map_err(|e| format!("partnership {id}: deciding review {}: {e:?}", open.number))?;
+        for (org, _) in parties {
+            let managers = self.managers_of(*org).await?;
+            let who = self.person(managers[0], *org).await?;
+            self.store
+                .sign_review(&who, id, open.number, today)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "partnership {id}: {org} signing review {}: {e:?}",
+                        open.number
+                    )
+                })?;
+        }
+        Ok(())
+    }
+
+    /// A one-version charter of `n` monthly metrics, all owned by the first party, for the
+    /// import and verify benchmark (`--ledger-big`). Metric names repeat the templates with a
+    /// line number, so they stay unique.
+    async fn big(
+        &mut self,
+        id: PartnershipId,
+        purpose: &str,
+        parties: &[(OrgId, &str)],
+        n: usize,
+    ) -> Result<CharterVersion, String> {
+        let mut signers = Vec::with_capacity(parties.len());
+        for (org, _) in parties {
+            let managers = self.managers_of(*org).await?;
+            signers.push((*org, managers[0]));
+        }
+        let users: Vec<UserId> = signers.iter().map(|(_, u)| *u).collect();
+        let mut content = self.first_version(purpose, parties, &users, Shape::Strategic);
+        let starts_on = content.starts_on.expect("version 1 has a start date");
+        let owner = [parties[0].0];
+        content.metrics = (0..n)
+            .map(|k| {
+                let t = k % METRIC_TEMPLATES.len();
+                let mut m = self.metric(t, &owner, starts_on);
+                m.name = format!("{} (line {})", METRIC_TEMPLATES[t].0, k + 1);
+                m.cadence = ReportingCadence::Monthly;
+                m
+            })
+            .collect();
+        let v = self.agree(id, &signers, &content).await?;
+        self.charters += 1;
+        Ok(v)
+    }
+}
+
+/// Months after `from` (`from` is the first of a month).
+fn add_months(from: NaiveDate, months: usize) -> NaiveDate {
+    from.checked_add_months(chrono::Months::new(months as u32))
+        .expect("a month in range")
+}
+
+/// Seeds `periods` monthly values from `from` for every metric of the effective charter of
+/// `id`: one CSV per owning party, imported through [`Store::import_values`] by that party's
+/// alliance manager (so the chain is built and hashed by the product). Values drift from the
+/// baseline towards the target with noise. Returns (entries, imports) and appends the metrics to
+/// `manifest`.
+async fn seed_ledger(
+    charters: &mut CharterSeeder<'_>,
+    rng: &mut Rng,
+    id: PartnershipId,
+    periods: usize,
+    from: NaiveDate,
+    today: NaiveDate,
+    manifest: &mut String,
+) -> Result<(usize, usize), String> {
+    let store = charters.store;
+    let charter = store
+        .effective_charter(id)
+        .await
+        .map_err(|e| format!("partnership {id}: effective charter: {e:?}"))?
+        .ok_or_else(|| format!("partnership {id} has no effective charter"))?;
+    let mut owners: Vec<OrgId> = Vec::new();
+    for m in &charter.content.metrics {
+        manifest.push_str(&format!(
+            "ledger\t{}\t{}\t{}\n",
+            id.0,
+            m.id.unwrap_or(0),
+            m.owner.0
+        ));
+        if !owners.contains(&m.owner) {
+            owners.push(m.owner);
+        }
+    }
+    let (mut entries, mut imports) = (0, 0);
+    for owner in owners {
+        let mut csv = String::from("metric,period,value\n");
+        let mut rows = 0;
+        for m in charter.content.metrics.iter().filter(|m| m.owner == owner) {
+            let span = m.target - m.baseline;
+            for k in 0..periods {
+                let drift = span * 0.8 * (k as f64 / periods.max(1) as f64);
+                let noise = span.abs().max(0.01) * 0.3 * (rng.unit() - 0.5);
+                let v = r2(m.baseline + drift + noise);
+                let month = add_months(from, k);
+                csv.push_str(&format!(
+                    "{},{},{v}\n",
+                    m.id.unwrap_or(0),
+                    month.format("%Y-%m")
+                ));
+                rows += 1;
+            }
+        }
+        let managers = charters.managers_of(owner).await?;
+        let who = charters.person(managers[0], owner).await?;
+        store
+            .import_values(&who, id, csv.as_bytes(), today)
+            .await
+            .map_err(|e| format!("partnership {id}: importing values of {owner}: {e:?}"))?;
+        entries += rows;
+        imports += 1;
+    }
+    Ok((entries, imports))
 }
 
 /// Whether the database holds no organizations. (Every partnership has at least two parties,
@@ -1647,8 +1875,14 @@ async fn run(args: Args) -> Result<(), String> {
     // Partnerships, each walking a random legal prefix of the stage machine.
     let t = Instant::now();
     let mut charters = CharterSeeder::new(&store, &actor, args.seed, args.hub.then(|| orgs[0].0));
+    let ledger_mode = args.ledger > 0 || args.ledger_big > 0;
+    if ledger_mode {
+        charters.metrics_per_charter = 20;
+        charters.monthly = true;
+    }
     let mut charter_secs = 0.0f64;
     let mut transitions = 0usize;
+    let mut created: Vec<PartnershipId> = Vec::with_capacity(args.partnerships);
     let mut by_stage: Vec<(Stage, usize)> = Stage::ALL.iter().map(|s| (*s, 0)).collect();
     let mut by_type: Vec<(PartnershipType, usize)> =
         PartnershipType::ALL.iter().map(|t| (*t, 0)).collect();
@@ -1715,6 +1949,7 @@ async fn run(args: Args) -> Result<(), String> {
             stage = to;
         }
         let id = PartnershipId(p.id.0);
+        created.push(id);
         let charter_parties: Vec<(OrgId, &str)> =
             parties.iter().map(|(o, n, _)| (*o, n.as_str())).collect();
         // Version 1 is agreed just before the partnership goes active (or, for one chartered
@@ -1733,10 +1968,18 @@ async fn run(args: Args) -> Result<(), String> {
                 stage.label(),
                 to.label()
             );
-            store
-                .transition_partnership(&actor, id, to, &note)
-                .await
-                .map_err(|e| format!("partnership {} to {to}: {e:?}", p.id))?;
+            if stage == Stage::UnderReview {
+                // Moving to `under_review` opened a review; the partnership leaves it when every
+                // party has signed the review's decision, which moves it to `to`.
+                let c = Instant::now();
+                charters.close_review(id, &charter_parties, to).await?;
+                charter_secs += c.elapsed().as_secs_f64();
+            } else {
+                store
+                    .transition_partnership(&actor, id, to, &note)
+                    .await
+                    .map_err(|e| format!("partnership {} to {to}: {e:?}", p.id))?;
+            }
             stage = to;
             transitions += 1;
             if to == Stage::Active && !amended {
@@ -1765,6 +2008,96 @@ async fn run(args: Args) -> Result<(), String> {
         }
     }
     let partnerships_secs = t.elapsed().as_secs_f64();
+
+    // The metric ledger: extra partnerships with a large charter, then values.
+    let mut manifest = String::new();
+    let mut big_ids = Vec::new();
+    for k in 0..args.ledger_big {
+        let mut lrng = Rng::new(args.seed ^ 0x1ED6_E200_0000_0000 ^ k as u64);
+        let other = &orgs[1 + lrng.below(orgs.len() - 1)];
+        let first = &orgs[0];
+        let (_, purpose) = type_phrase(PartnershipType::StrategicExecution);
+        let input = PartnershipInput {
+            name: format!(
+                "{} + {} ledger benchmark {}",
+                short(&first.1),
+                short(&other.1),
+                k + 1
+            ),
+            purpose: purpose.to_string(),
+            partnership_type: PartnershipType::StrategicExecution,
+            parties: [first, other]
+                .iter()
+                .map(|(id, _, kind)| PartyInput {
+                    organization_id: *id,
+                    role: kind.label().to_string(),
+                })
+                .collect(),
+        };
+        let p = store
+            .create_partnership(&actor, &input)
+            .await
+            .map_err(|e| format!("ledger partnership {}: {e:?}", k + 1))?;
+        let id = PartnershipId(p.id.0);
+        let parties = [(first.0, first.1.as_str()), (other.0, other.1.as_str())];
+        let v = charters
+            .big(id, purpose, &parties, args.ledger_big_metrics)
+            .await?;
+        for m in &v.content.metrics {
+            manifest.push_str(&format!(
+                "big\t{}\t{}\t{}\n",
+                id.0,
+                m.id.unwrap_or(0),
+                m.owner.0
+            ));
+        }
+        big_ids.push(id.0);
+    }
+    if !big_ids.is_empty() {
+        println!(
+            "ledger big partnerships: {} ({} monthly metrics each, owned by organization {}; no values)",
+            big_ids
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            args.ledger_big_metrics,
+            orgs[0].0
+        );
+    }
+    let t = Instant::now();
+    let mut lrng = Rng::new(args.seed ^ 0x1ED6_E200_0000_0001);
+    let today = chrono::Utc::now().date_naive();
+    let (mut entries, mut imports) = (0usize, 0usize);
+    for (i, id) in created.iter().take(args.ledger).copied().enumerate() {
+        let (n, k) = seed_ledger(
+            &mut charters,
+            &mut lrng,
+            id,
+            args.ledger_periods,
+            args.ledger_from,
+            today,
+            &mut manifest,
+        )
+        .await?;
+        entries += n;
+        imports += k;
+        if (i + 1) % 100 == 0 {
+            eprintln!("  ledger: {} partnerships, {entries} entries…", i + 1);
+        }
+    }
+    let ledger_secs = t.elapsed().as_secs_f64();
+    if args.ledger > 0 {
+        println!(
+            "ledger: {entries} entries for partnerships 1..={} ({} monthly periods from {} per metric, {imports} imports) in {ledger_secs:.1} s",
+            args.ledger,
+            args.ledger_periods,
+            args.ledger_from.format("%Y-%m"),
+        );
+    }
+    if let Some(path) = &args.ledger_manifest {
+        std::fs::write(path, &manifest).map_err(|e| format!("writing {path}: {e}"))?;
+    }
     store.close().await;
 
     println!(

@@ -45,14 +45,18 @@ mod charter;
 pub mod dialect;
 mod error;
 mod journeys;
+mod ledger;
+mod meetings;
 mod notes;
 mod organizations;
 mod partnerships;
+mod reviews;
 pub mod testing;
 
 pub use accounts::{Credentials, SessionInfo, TokenInfo};
 pub use audit::Actor;
 pub use error::StoreError;
+pub use ledger::EffectiveCharter;
 pub use organizations::ImportError;
 
 /// Which database a [`Store`] talks to.

@@ -428,6 +428,20 @@ impl Store {
                 message: "a partnership goes active only with an effective charter: every party must sign a charter first".into(),
             });
         }
+        // The review drives `under_review`: moving there opens a review, and leaving it waits
+        // for the review's signed decision.
+        if from == Stage::UnderReview && self.has_open_review(id).await? {
+            return Err(StoreError::Refused {
+                field: "to".into(),
+                code: "review_open",
+                message: "a review is in progress: the partnership leaves review when every party has signed its decision".into(),
+            });
+        }
+        if to == Stage::UnderReview {
+            self.open_review_for_transition(actor, &current, &note)
+                .await?;
+            return self.get_partnership(actor, id).await;
+        }
         let ts = now();
         run!(&self.write, |p| {
             let mut tx = p.begin_with(begin_write(self.backend)).await?;

@@ -2,78 +2,18 @@
 //! set: parties signing at the same moment, stakes acknowledgements across versions, the audit
 //! rows every charter write leaves, and requests that race each other.
 
-use concord_domain::account::{Email, Role};
+use concord_domain::account::Role;
 use concord_domain::audit::{AuditEntry, AuditFilter};
 use concord_domain::charter::{Charter, CharterRecord, CharterVersion, SignInput, VersionStatus};
-use concord_domain::organization::{OrgKind, OrganizationInput};
+use concord_domain::organization::OrgKind;
 use concord_domain::paging::PageRequest;
 use concord_domain::partnership::{PartnershipInput, PartnershipType, PartyInput, Stage};
 use concord_domain::{OrgId, PartnershipId};
-use concord_storage::testing::fresh_store;
-use concord_storage::{Actor, Backend, Store, StoreError};
+use concord_storage::{Actor, Store, StoreError};
 use serde_json::json;
 
-macro_rules! on_both {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let store = fresh_store(Backend::Sqlite, stringify!($name))
-                    .await
-                    .unwrap();
-                ($body)(store).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                if let Some(store) = fresh_store(Backend::Postgres, stringify!($name)).await {
-                    ($body)(store).await;
-                }
-            }
-        }
-    };
-}
-
-fn operator() -> Actor {
-    Actor::new("test")
-}
-
-async fn org(store: &Store, name: &str, kind: OrgKind) -> OrgId {
-    store
-        .create_organization(
-            &operator(),
-            &OrganizationInput {
-                name: name.into(),
-                kind,
-                ..OrganizationInput::default()
-            },
-        )
-        .await
-        .unwrap()
-        .id
-}
-
-/// A user with a role in `org`, as the store sees them when they act.
-async fn member(store: &Store, email: &str, org: OrgId, role: Role) -> Actor {
-    let email = Email::parse(email).unwrap();
-    let user = store
-        .create_user(
-            &operator(),
-            &email,
-            "Test Person",
-            "$argon2id$not-used-here",
-            org,
-            role,
-        )
-        .await
-        .unwrap();
-    let acting = store.acting(user.id, org).await.unwrap().unwrap();
-    Actor::person("test", &acting, None)
-}
-
-fn uid(a: &Actor) -> i64 {
-    a.acting.as_ref().unwrap().user_id.0
-}
+mod common;
+use common::{member, operator, org, uid};
 
 /// Two organizations in a partnership, each with an alliance manager; `a_admin` and `b_admin` read
 /// the audit log.

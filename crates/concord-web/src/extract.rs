@@ -66,6 +66,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = err.into_inner();
         use serde_json::error::Category;
         match inner.classify() {
+            // A well-formed number too large for a float (`1e400`): the field is known, so it is
+            // a field error like any other bad value.
+            Category::Syntax if inner.to_string().starts_with("number out of range") => {
+                ApiError::validation(concord_domain::ValidationErrors::single(
+                    if path.is_empty() || path == "." {
+                        "(body)".to_string()
+                    } else {
+                        path
+                    },
+                    "out_of_range",
+                    "the number is too large",
+                ))
+            }
             Category::Syntax | Category::Eof | Category::Io => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",

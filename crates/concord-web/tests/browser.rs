@@ -1379,3 +1379,266 @@ async fn journey_map_inline_editing_and_trial_runs_in_a_real_browser() {
     b.close().await;
     drop(driver);
 }
+
+/// The metrics of a signed charter in the browser: a chart per metric, reporting a value through
+/// the form (a value that is not a number refused next to its input first), the chart gaining a
+/// point, and the ledger verifying its chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_reporting_and_the_ledger_in_a_real_browser() {
+    /// Waits until exactly `n` elements match `css`.
+    async fn wait_count(b: &Browser, css: &str, n: usize) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let found = b.find_all(css).await.len();
+            if found == n {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{css}: {found} elements, expected {n}, {}",
+                    b.describe().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    let Some((driver, b)) = open_browser().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, "browser_metrics")
+        .await
+        .expect("sqlite app");
+    let dental = app.org("Bright Harbor Dental", "dental_group").await;
+    let pid = app
+        .partnership("Smiles in primary care", app.home, dental)
+        .await;
+    app.effective_charter(pid, dental).await;
+    let (_, overview) = app
+        .get_json(&format!("/api/v1/partnerships/{pid}/metrics"))
+        .await;
+    // Home reports "Cost per referred patient" (annual, USD, lower is better).
+    let ours = overview["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .find(|m| m["metric"]["name"] == "Cost per referred patient")
+        .expect("home's metric")["metric"]["id"]
+        .as_i64()
+        .expect("metric id");
+    let (status, e) = app
+        .post_json(
+            &format!("/api/v1/partnerships/{pid}/metrics/{ours}/values"),
+            &json!({ "period_start": "2024-01-01", "value": 390.0 }),
+        )
+        .await;
+    assert_eq!(status, 201, "{e}");
+
+    b.goto(&app.url("/sign-in")).await;
+    b.fill("#f-email", "admin@home.example").await;
+    b.fill("#f-password", common::PASSWORD).await;
+    b.submit().await;
+    b.wait_for_text("#who-org", "Home Health System").await;
+
+    // From the partnership page to its metrics.
+    b.goto(&app.url(&format!("/partnerships/{pid}"))).await;
+    let link = b.wait_for("#metrics-link").await;
+    b.click(&link).await;
+    b.wait_for_text("main h1", "Metrics and ledger").await;
+    let points = format!("#metric-{ours} svg.metric-chart circle.point");
+    wait_count(&b, &points, 1).await;
+    let status = b.text_of(&format!("#metric-{ours}-status")).await;
+    assert!(
+        ["On track", "At risk", "Off track"].contains(&status.as_str()),
+        "a status: {status}"
+    );
+
+    // A value that is not a number is refused next to its input; the typed text stays.
+    b.choose(&format!("#m{ours}-period"), "2025-01-01").await;
+    b.fill(&format!("#m{ours}-value"), "three hundred").await;
+    let save = b.wait_for(&format!("#report-{ours}-save")).await;
+    b.click(&save).await;
+    b.wait_for_text(&format!("#e-m{ours}-value"), "is not a number")
+        .await;
+    assert_eq!(
+        b.prop(&b.wait_for(&format!("#m{ours}-value")).await, "value")
+            .await,
+        "three hundred"
+    );
+    wait_count(&b, &points, 1).await;
+
+    // A good one is recorded: the chart gains a point and the table lists it.
+    b.choose(&format!("#m{ours}-period"), "2025-01-01").await;
+    b.fill(&format!("#m{ours}-value"), "350").await;
+    b.fill(&format!("#m{ours}-note"), "Fiscal year 2025").await;
+    let save = b.wait_for(&format!("#report-{ours}-save")).await;
+    b.click(&save).await;
+    b.wait_for_text("#metrics-notice", "Value recorded in the ledger as entry 2")
+        .await;
+    wait_count(&b, &points, 2).await;
+    let table = b.text_of(&format!("#metric-{ours}-values")).await;
+    assert!(
+        table.contains("350 USD") && table.contains("Fiscal year 2025"),
+        "{table}"
+    );
+
+    if std::env::var_os("CONCORD_SCREENSHOTS").is_some() {
+        b.goto(&app.url(&format!("/partnerships/{pid}/metrics#metric-{ours}")))
+            .await;
+        b.wait_for(&points).await;
+        b.screenshot("docs/screenshot-metrics.png").await;
+    }
+
+    // The ledger verifies its chain and lists both entries, newest first.
+    let ledger = b.wait_for("#ledger-link").await;
+    b.click(&ledger).await;
+    b.wait_for_text("main h1", "Metric ledger").await;
+    b.wait_for_text("#verify-status", "Chain valid").await;
+    assert!(b.text_of("#verify-summary").await.contains("All 2 entries"));
+    wait_count(&b, "#ledger-table tbody tr", 2).await;
+    assert!(b.text_of("#entry-2").await.contains("350 USD"));
+
+    b.close().await;
+    drop(driver);
+}
+
+/// Running the partnership in a real browser: a meeting recorded through the form (first refused
+/// with the error next to the attendee list of the party nobody came for), a review opened early,
+/// its decision recorded and signed; the other party's signature closes it and the stage follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meeting_and_review_decision_in_a_real_browser() {
+    let Some((driver, b)) = open_browser().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, "browser_operations")
+        .await
+        .expect("sqlite app");
+    let dental = app.org("Bright Harbor Dental", "dental_group").await;
+    let pid = app
+        .partnership("Smiles in primary care", app.home, dental)
+        .await;
+    let partner = app.effective_charter(pid, dental).await;
+    for to in ["assessing", "negotiating", "active"] {
+        let (status, body) = app
+            .post_json(
+                &format!("/api/v1/partnerships/{pid}/transitions"),
+                &json!({ "to": to }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let home = app.home.to_string();
+    let soon = (chrono::Utc::now().date_naive() + chrono::Days::new(14))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    b.goto(&app.url("/sign-in")).await;
+    b.fill("#f-email", "admin@home.example").await;
+    b.fill("#f-password", common::PASSWORD).await;
+    b.submit().await;
+    b.wait_for_text("#who-org", "Home Health System").await;
+
+    // From the partnership page to the meeting log.
+    b.goto(&app.url(&format!("/partnerships/{pid}"))).await;
+    b.wait_for_text("#ops-commitments", "1 late").await;
+    let link = b.wait_for("#meetings-link").await;
+    b.click(&link).await;
+    b.wait_for_text("main h1", "Meetings").await;
+    b.wait_for_text("#cadence-kind", "Monthly").await;
+
+    // Nobody named for the dental group: refused next to its attendee list, the rest kept.
+    b.choose("#kind", "steering").await;
+    b.fill(&format!("#attendees_{home}"), "Ana Ruiz").await;
+    b.fill("#decisions", "Start referrals in March").await;
+    b.fill("#action_0_what", "Send the referral list").await;
+    b.choose("#action_0_owner", &home).await;
+    b.fill("#action_0_owner_name", "Ana Ruiz").await;
+    b.set_date("#action_0_due_on", &soon).await;
+    let save = b.wait_for("#record-meeting-save").await;
+    b.click(&save).await;
+    let err = b.text_of(&format!("#e-attendees_{dental}")).await;
+    assert!(
+        err.contains("Nobody attended for Bright Harbor Dental"),
+        "error next to the party's attendees: {err}"
+    );
+    assert_eq!(
+        b.prop(&b.wait_for("#action_0_what").await, "value").await,
+        "Send the referral list",
+        "what was typed stays"
+    );
+    let (_, log) = app
+        .get_json(&format!("/api/v1/partnerships/{pid}/meetings"))
+        .await;
+    assert_eq!(log["meetings"], json!([]), "nothing recorded: {log}");
+
+    b.fill(&format!("#attendees_{dental}"), "Dr. Sam Lee").await;
+    let save = b.wait_for("#record-meeting-save").await;
+    b.click(&save).await;
+    b.wait_for_text("#ops-notice", "Meeting recorded.").await;
+    b.wait_for_text("#meeting-log", "Dr. Sam Lee").await;
+    assert!(b
+        .text_of("#meeting-log")
+        .await
+        .contains("Send the referral list"));
+
+    // A review opened early: the partnership is under review and the packet is there.
+    b.goto(&app.url(&format!("/partnerships/{pid}/reviews")))
+        .await;
+    b.wait_for_text("main h1", "Reviews").await;
+    b.fill("#reason", "Referrals below plan").await;
+    let open = b.wait_for("#open-review-save").await;
+    b.click(&open).await;
+    b.wait_for_text("#ops-notice", "Review opened").await;
+    b.wait_for_text("#current-stage", "Under review").await;
+    let metrics = b.text_of("#packet-metrics").await;
+    assert!(
+        metrics.contains("Dental visit within 60 days of referral")
+            && metrics.contains("Cost per referred patient"),
+        "{metrics}"
+    );
+    assert!(b
+        .text_of("#packet-actions")
+        .await
+        .contains("Send the referral list"));
+
+    // The decision, then the home organization's signature.
+    let cont = b.wait_for("#decision-continue").await;
+    b.click(&cont).await;
+    b.fill("#rationale", "Access is recovering; keep going")
+        .await;
+    let decide = b.wait_for("#decision-save").await;
+    b.click(&decide).await;
+    b.wait_for_text("#decision-value", "Continue").await;
+    b.wait_for_text("#review-status", "awaiting signatures")
+        .await;
+    let sign = b.wait_for("#sign-review-save").await;
+    assert!(b.text(&sign).await.contains("Sign for Home Health System"));
+    b.click(&sign).await;
+    b.wait_for_text("#ops-notice", "Signed for your organization.")
+        .await;
+    assert!(b.find_all("#sign-review-save").await.is_empty());
+
+    // The dental group's alliance manager signs too: closed, and the partnership is active again.
+    let (status, body) = app
+        .send_json_as(
+            &partner.token,
+            Method::POST,
+            &format!("/api/v1/partnerships/{pid}/reviews/1/signatures"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    b.goto(&app.url(&format!("/partnerships/{pid}/reviews/1")))
+        .await;
+    b.wait_for_text("#review-status", "Closed").await;
+    b.wait_for_text("#current-stage", "Active").await;
+    assert!(b
+        .text_of("#review-signatures")
+        .await
+        .contains("Bright Harbor Dental"));
+    if std::env::var_os("CONCORD_SCREENSHOTS").is_some() {
+        b.screenshot("docs/screenshot-review.png").await;
+    }
+    b.close().await;
+    drop(driver);
+}

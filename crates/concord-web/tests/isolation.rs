@@ -39,6 +39,11 @@ fn concrete(path: &str, access: Access, app: &TestApp, w: &World) -> String {
         .replace("{handoff}", "1")
         .replace("{assumption}", "1")
         .replace("{feedback}", "1")
+        .replace("{metric}", "1")
+        .replace("{seq}", "1")
+        .replace("{commitment}", "1")
+        .replace("{meeting}", "1")
+        .replace("{action}", "1")
 }
 
 /// A valid JSON body for each API write, so a refusal is about who asks, not what was sent.
@@ -95,6 +100,33 @@ fn api_body(method: &Method, path: &str, app: &TestApp, w: &World) -> Value {
         ("POST", "/api/v1/journeys/{id}/feedback/{feedback}/address") => {
             json!({ "note": "Written by someone" })
         }
+        ("POST", "/api/v1/partnerships/{id}/metrics/{metric}/values") => {
+            json!({ "period_start": "2026-01-01", "value": 12.5 })
+        }
+        // A CSV upload: a JSON string is sent as the `text/csv` body (see `with_body`).
+        ("POST", "/api/v1/partnerships/{id}/metrics/import") => {
+            json!("metric,period,value\n1,2026-Q1,12.5\n")
+        }
+        ("POST", "/api/v1/partnerships/{id}/ledger/{seq}/corrections") => {
+            json!({ "value": 13, "reason": "Written by someone" })
+        }
+        ("POST", "/api/v1/partnerships/{id}/commitments/{commitment}/reports") => {
+            json!({ "status": "done" })
+        }
+        ("POST", "/api/v1/partnerships/{id}/meetings") => json!({
+            "held_on": "2026-01-15", "kind": "steering",
+            "attendees": [
+                { "organization_id": app.home, "name": "Someone" },
+                { "organization_id": w.partner_org, "name": "Someone else" }
+            ],
+            "actions": [ { "what": "Written by someone", "owner": app.home, "due_on": "2026-02-01" } ]
+        }),
+        ("PUT", "/api/v1/partnerships/{id}/actions/{action}") => json!({ "status": "done" }),
+        ("POST", "/api/v1/partnerships/{id}/reviews") => json!({ "reason": "Written by someone" }),
+        ("POST", "/api/v1/partnerships/{id}/reviews/{number}/decision") => {
+            json!({ "decision": "continue", "rationale": "Written by someone" })
+        }
+        ("POST", "/api/v1/partnerships/{id}/reviews/{number}/signatures") => json!({}),
         ("POST", "/api/v1/capabilities") => {
             json!({ "code": "matrix_cap", "name": "Matrix capability", "category": "clinical", "continuum_level": "primary" })
         }
@@ -147,6 +179,39 @@ fn form_body(path: &str, app: &TestApp, w: &World) -> Vec<(String, String)> {
         | "/partnerships/{id}/charter/withdraw"
         | "/partnerships/{id}/charter/acknowledge" => v(&[("version", "1".into())]),
         "/partnerships/{id}/charter/discard" => vec![],
+        "/partnerships/{id}/metrics/{metric}/values" => v(&[
+            ("period", "2026-01-01".into()),
+            ("value", "12.5".into()),
+        ]),
+        "/partnerships/{id}/ledger/{seq}/corrections" => v(&[
+            ("value", "13".into()),
+            ("reason", "Written by someone".into()),
+        ]),
+        // The page posts this as multipart with the token in the query string; sent urlencoded
+        // here, who asks is refused before the file is read.
+        "/partnerships/{id}/metrics/import" => {
+            v(&[("file", "metric,period,value\n1,2026-Q1,12.5\n".into())])
+        }
+        "/partnerships/{id}/commitments/{commitment}/reports" => v(&[
+            ("status", "done".into()),
+            ("note", "Written by someone".into()),
+        ]),
+        "/partnerships/{id}/meetings" => v(&[
+            ("held_on", "2026-01-15".into()),
+            ("kind", "steering".into()),
+            (&format!("attendees_{}", app.home), "Someone".into()),
+            (&format!("attendees_{}", w.partner_org), "Someone else".into()),
+            ("action_0_what", "Written by someone".into()),
+            ("action_0_owner", app.home.to_string()),
+            ("action_0_due_on", "2026-02-01".into()),
+        ]),
+        "/partnerships/{id}/actions/{action}" => v(&[("status", "done".into())]),
+        "/partnerships/{id}/reviews" => v(&[("reason", "Written by someone".into())]),
+        "/partnerships/{id}/reviews/{number}/decision" => v(&[
+            ("decision", "continue".into()),
+            ("rationale", "Written by someone".into()),
+        ]),
+        "/partnerships/{id}/reviews/{number}/signatures" => vec![],
         "/partnerships/{id}/journeys" | "/journeys/{id}" => v(&[
             ("name", "Written by someone".into()),
             ("end_user", "patient".into()),
@@ -202,6 +267,14 @@ fn form_body(path: &str, app: &TestApp, w: &World) -> Vec<(String, String)> {
     }
 }
 
+/// Attaches a sample body: a JSON string is a CSV upload (`text/csv`), anything else JSON.
+fn with_body(rb: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
+    match body {
+        Value::String(csv) => rb.header("content-type", "text/csv").body(csv.clone()),
+        other => rb.json(other),
+    }
+}
+
 /// Sends `method path` as a token holder (API) and returns the status and body.
 async fn api_call(
     app: &TestApp,
@@ -215,7 +288,7 @@ async fn api_call(
         rb = rb.bearer_auth(t);
     }
     if let Some(b) = body {
-        rb = rb.json(b);
+        rb = with_body(rb, b);
     }
     let r = rb.send().await.expect("request");
     (r.status().as_u16(), r.text().await.unwrap_or_default())
@@ -413,14 +486,15 @@ on_both!(a_viewer_cannot_write_anywhere, |app| {
                 "{method} {url}: {text}"
             );
             // …and signed in (session + CSRF header), the role refuses.
-            let r = web
-                .client
-                .request(method.clone(), format!("{}{url}", web.base))
-                .header("x-csrf-token", &web.csrf)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
+            let r = with_body(
+                web.client
+                    .request(method.clone(), format!("{}{url}", web.base))
+                    .header("x-csrf-token", &web.csrf),
+                &body,
+            )
+            .send()
+            .await
+            .unwrap();
             let status = r.status().as_u16();
             let text = r.text().await.unwrap_or_default();
             assert_eq!(status, 403, "{method} {url} as a signed-in viewer: {text}");

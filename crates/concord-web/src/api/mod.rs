@@ -15,6 +15,8 @@ pub mod account;
 pub mod capabilities;
 pub mod charter;
 pub mod journeys;
+pub mod ledger;
+pub mod operations;
 pub mod organizations;
 pub mod partnerships;
 pub mod system;
@@ -192,6 +194,120 @@ pub fn routes() -> Vec<RouteDef> {
             "/partnerships/{id}/verdict",
             Partnership,
             get(charter::verdict),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/metrics",
+            Partnership,
+            get(ledger::overview),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/metrics/{metric}/entries",
+            Partnership,
+            get(ledger::metric_entries),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/metrics/{metric}/values",
+            Partnership,
+            post(ledger::report_value),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/metrics/import",
+            Partnership,
+            post(ledger::import).layer(axum::extract::DefaultBodyLimit::max(ledger::MAX_CSV_BYTES)),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/ledger",
+            Partnership,
+            get(ledger::download),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/ledger/verify",
+            Partnership,
+            get(ledger::verify),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/ledger/{seq}",
+            Partnership,
+            get(ledger::entry),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/ledger/{seq}/corrections",
+            Partnership,
+            post(ledger::correct),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/commitments",
+            Partnership,
+            get(operations::commitments),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/commitments/{commitment}/reports",
+            Partnership,
+            post(operations::report_commitment),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/meetings",
+            Partnership,
+            get(operations::meetings),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/meetings",
+            Partnership,
+            post(operations::record_meeting),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/meetings/{meeting}",
+            Partnership,
+            get(operations::meeting),
+        ),
+        r(
+            M::PUT,
+            "/partnerships/{id}/actions/{action}",
+            Partnership,
+            put(operations::update_action),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/reviews",
+            Partnership,
+            get(operations::reviews),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/reviews",
+            Partnership,
+            post(operations::open_review),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/reviews/{number}",
+            Partnership,
+            get(operations::review),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/reviews/{number}/decision",
+            Partnership,
+            post(operations::decide),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/reviews/{number}/signatures",
+            Partnership,
+            post(operations::sign),
         ),
         r(
             M::GET,

@@ -200,12 +200,24 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         let presented = match from_header {
             Some(t) => Some(t),
             None => {
-                let is_form = parts
+                let content_type = parts
                     .headers
                     .get(header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
-                    .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-                if is_form {
+                    .unwrap_or("");
+                let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+                // A file upload's body is not read here (it may be large): its form carries the
+                // token in the action's query string (`?csrf=…`) instead.
+                let is_multipart = content_type
+                    .get(..19)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("multipart/form-data"));
+                if is_multipart {
+                    parts.uri.query().and_then(|q| {
+                        form_urlencoded::parse(q.as_bytes())
+                            .find(|(k, _)| k == CSRF_FIELD)
+                            .map(|(_, v)| v.into_owned())
+                    })
+                } else if is_form {
                     let bytes =
                         match axum::body::to_bytes(body, crate::extract::MAX_JSON_BYTES).await {
                             Ok(b) => b,

@@ -17,11 +17,14 @@ use crate::AppState;
 mod account;
 mod api_docs;
 mod capabilities;
+pub mod chart;
 mod charter;
 mod chrome;
 mod dashboard;
 mod forms;
 mod journeys;
+mod metrics;
+mod operations;
 mod organizations;
 mod partnerships;
 mod session;
@@ -176,6 +179,66 @@ pub fn routes() -> Vec<RouteDef> {
             post(charter::discard),
         ),
         r(
+            M::GET,
+            "/partnerships/{id}/commitments",
+            Partnership,
+            get(operations::commitments),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/commitments/{commitment}/reports",
+            Partnership,
+            post(operations::report_commitment),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/meetings",
+            Partnership,
+            get(operations::meetings),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/meetings",
+            Partnership,
+            post(operations::record_meeting),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/actions/{action}",
+            Partnership,
+            post(operations::update_action),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/reviews",
+            Partnership,
+            get(operations::reviews),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/reviews",
+            Partnership,
+            post(operations::open_review),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/reviews/{number}",
+            Partnership,
+            get(operations::review),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/reviews/{number}/decision",
+            Partnership,
+            post(operations::decide),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/reviews/{number}/signatures",
+            Partnership,
+            post(operations::sign),
+        ),
+        r(
             M::POST,
             "/partnerships/{id}/journeys",
             Partnership,
@@ -192,6 +255,44 @@ pub fn routes() -> Vec<RouteDef> {
             "/partnerships/{id}/journeys/import",
             Partnership,
             post(journeys::import),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/metrics",
+            Partnership,
+            get(metrics::show),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/metrics/import",
+            Partnership,
+            post(metrics::import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::ledger::MAX_CSV_BYTES,
+            )),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/metrics/{metric}",
+            Partnership,
+            get(metrics::history),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/metrics/{metric}/values",
+            Partnership,
+            post(metrics::report),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/ledger/{seq}/corrections",
+            Partnership,
+            post(metrics::correct),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/ledger",
+            Partnership,
+            get(metrics::ledger),
         ),
         r(M::GET, "/journeys/{id}", Journey, get(journeys::show)),
         r(

@@ -217,6 +217,10 @@ struct DetailPage {
     journeys: Vec<JourneyRow>,
     can_add_journey: bool,
     journey_form: NewJourneyForm,
+    /// The roll-up of the charter's metrics, for the "Metrics and ledger" card.
+    metrics: super::metrics::MetricsSummary,
+    /// Commitments, meeting cadence and the review, for the "Running the partnership" card.
+    ops: super::operations::Summary,
 }
 
 /// The main line of the lifecycle, for the progress strip.
@@ -272,6 +276,8 @@ async fn detail_page_with(
     let record = s.store.charter_of(&p).await?;
     let verdict = record.verdict(None);
     let journeys = super::journeys::rows_for(s, who, id).await?;
+    let metrics = super::metrics::summary(s, &p, who).await?;
+    let ops = super::operations::summary(s, who, &p).await?;
     let charter_status = match (record.effective(), record.draft()) {
         (Some(e), Some(d)) => format!(
             "Version {} is in force; draft version {} is open for sign-off.",
@@ -345,6 +351,8 @@ async fn detail_page_with(
             journeys,
             can_add_journey: who.acting.role.can_contribute() && p.archived_at.is_none(),
             journey_form,
+            metrics,
+            ops,
             p,
         },
     )

@@ -45,6 +45,31 @@ impl TestApp {
     /// Starts the app on a free port over a fresh, migrated database (`None`: backend not configured).
     pub async fn spawn(backend: Backend, test: &str) -> Option<TestApp> {
         let store = fresh_store(backend, test).await?;
+        Some(TestApp::start(store).await)
+    }
+
+    /// [`TestApp::spawn`], also answering the database URL, for tests that reach the database
+    /// behind the store's back (to tamper with the ledger, say).
+    pub async fn spawn_with_url(backend: Backend, test: &str) -> Option<(TestApp, String)> {
+        let url = match backend {
+            Backend::Sqlite => concord_storage::testing::fresh_sqlite_url(),
+            Backend::Postgres => concord_storage::testing::fresh_postgres_url(test).await?,
+        };
+        let store = Store::connect(
+            &url,
+            &concord_storage::ConnectOptions {
+                max_connections: 4,
+                ..concord_storage::ConnectOptions::default()
+            },
+        )
+        .await
+        .expect("connect to test database");
+        store.migrate().await.expect("migrate test database");
+        Some((TestApp::start(store).await, url))
+    }
+
+    /// Serves `store` on a free port with a home organization and its admin's token.
+    async fn start(store: Store) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -90,7 +115,7 @@ impl TestApp {
             )
             .await;
         app.token = admin.token;
-        Some(app)
+        app
     }
 
     /// Creates a user with `role` in `org` and a token of theirs with `scope`.
@@ -218,6 +243,48 @@ impl TestApp {
         self.send_json(reqwest::Method::POST, path, body).await
     }
 
+    /// Sends `body` with the given content type as `token` (a CSV upload, say).
+    pub async fn send_text_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
+        let r = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts a CSV file (`text/csv`) as the home admin.
+    pub async fn post_csv(&self, path: &str, csv: impl Into<reqwest::Body>) -> (u16, Value) {
+        self.send_text_as(&self.token, reqwest::Method::POST, path, "text/csv", csv)
+            .await
+    }
+
+    /// Moves a partnership through `stages` in order (as the home admin), expecting each to
+    /// succeed.
+    pub async fn walk_stages(&self, pid: i64, stages: &[&str]) {
+        for to in stages {
+            let (status, body) = self
+                .post_json(
+                    &format!("/api/v1/partnerships/{pid}/transitions"),
+                    &json!({ "to": to }),
+                )
+                .await;
+            assert_eq!(status, 200, "to {to}: {body}");
+        }
+    }
+
     /// Creates an organization through the API and returns its id.
     pub async fn org(&self, name: &str, kind: &str) -> i64 {
         let (status, body) = self
@@ -305,6 +372,17 @@ impl TestApp {
     /// Gives partnership `pid` (between home and `other`) an effective, strategic charter:
     /// drafted by home, stakes acknowledged and signed by both. Returns the other party's manager.
     pub async fn effective_charter(&self, pid: i64, other: i64) -> Member {
+        self.effective_charter_with(pid, other, |_| {}).await
+    }
+
+    /// [`TestApp::effective_charter`] with the strategic charter changed by `edit` first (more
+    /// metrics, other commitments, no review interval…). Returns the other party's manager.
+    pub async fn effective_charter_with(
+        &self,
+        pid: i64,
+        other: i64,
+        edit: impl FnOnce(&mut Value),
+    ) -> Member {
         let m = self
             .member(
                 &format!("manager{other}@partner.example"),
@@ -315,7 +393,8 @@ impl TestApp {
             .await;
         let home_manager = self.user_id_of(&self.token).await;
         let other_manager = self.user_id_of(&m.token).await;
-        let charter = self.strategic_charter(other, home_manager, other_manager);
+        let mut charter = self.strategic_charter(other, home_manager, other_manager);
+        edit(&mut charter);
         let (status, draft) = self
             .send_json(
                 reqwest::Method::PUT,
@@ -443,4 +522,138 @@ macro_rules! on_both {
             }
         }
     };
+}
+
+/// Who sends a request: a bearer token, or a signed-in browser session (cookie and CSRF header).
+#[derive(Clone, Copy)]
+pub enum Who<'a> {
+    Token(&'a str),
+    Web(&'a Session),
+}
+
+impl<'a> From<&'a String> for Who<'a> {
+    fn from(t: &'a String) -> Self {
+        Who::Token(t)
+    }
+}
+
+impl<'a> From<&'a str> for Who<'a> {
+    fn from(t: &'a str) -> Self {
+        Who::Token(t)
+    }
+}
+
+impl<'a> From<&'a Session> for Who<'a> {
+    fn from(s: &'a Session) -> Self {
+        Who::Web(s)
+    }
+}
+
+impl TestApp {
+    fn request_as(
+        &self,
+        who: Who<'_>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::RequestBuilder {
+        let req = match who {
+            Who::Token(t) => self.client.request(method, self.url(path)).bearer_auth(t),
+            Who::Web(s) => s
+                .client
+                .request(method, self.url(path))
+                .header("x-csrf-token", &s.csrf),
+        };
+        match body {
+            Some(b) => req.json(b),
+            None => req,
+        }
+    }
+
+    /// Sends `body` (or nothing) as `who`; answers the status and the JSON body.
+    pub async fn call<'a>(
+        &self,
+        who: impl Into<Who<'a>>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let r = self
+            .request_as(who.into(), method, path, body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Asserts a problem+json answer with this status, `code` and `field` (empty: no field), and
+    /// answers the problem.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn expect_problem<'a>(
+        &self,
+        who: impl Into<Who<'a>>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        status: u16,
+        code: &str,
+        field: &str,
+    ) -> Value {
+        let r = self
+            .request_as(who.into(), method.clone(), path, body)
+            .send()
+            .await
+            .expect("request");
+        let got = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let p: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(got, status, "{method} {path}: {p}");
+        assert_eq!(ct, "application/problem+json", "{method} {path}: {p}");
+        assert_eq!(p["code"], code, "{method} {path}: {p}");
+        if field.is_empty() {
+            assert!(p.get("field").is_none(), "{method} {path}: {p}");
+        } else {
+            assert_eq!(p["field"], field, "{method} {path}: {p}");
+        }
+        assert_eq!(p["status"], status, "{method} {path}: {p}");
+        p
+    }
+
+    /// A validation problem (422 `validation_failed`) whose first error is on `field` with
+    /// `code`.
+    pub async fn expect_invalid<'a>(
+        &self,
+        who: impl Into<Who<'a>>,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        field: &str,
+        code: &str,
+    ) -> Value {
+        let p = self
+            .expect_problem(
+                who,
+                method,
+                path,
+                Some(body),
+                422,
+                "validation_failed",
+                field,
+            )
+            .await;
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+        assert_eq!(p["errors"][0]["code"], code, "{p}");
+        p
+    }
+
+    /// Rows in the audit log (a refused write leaves it as it was).
+    pub async fn audit_rows(&self) -> i64 {
+        self.store.audit_count().await.expect("audit count")
+    }
 }
