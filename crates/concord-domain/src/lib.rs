@@ -19,6 +19,7 @@ pub mod error;
 pub mod ids;
 pub mod journey;
 pub mod ledger;
+pub mod market;
 pub mod meeting;
 pub mod note;
 pub mod organization;

@@ -1,0 +1,4 @@
+//! Partner discovery: public reference data (NPPES, NUCC, CMS), the market scan, adjacency, fit
+//! scorecards, the ecosystem map and FHIR R4. Each file holds one rule set; all of it is pure.
+
+pub mod geo;
