@@ -74,6 +74,9 @@ pub enum Command {
     /// Scheduled reviews.
     #[command(subcommand)]
     Reviews(ReviewsCommand),
+    /// Public reference data for partner discovery (NPPES, NUCC, CMS, Census ZIP centroids).
+    #[command(subcommand)]
+    Market(crate::market_cli::MarketCommand),
     /// Invite someone to an organization: prints a one-time link (there is no mail server).
     Invite {
         /// The invitee's e-mail address.
@@ -280,6 +283,13 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
         }
         Command::User(_) | Command::Token(_) | Command::Invite { .. } => accounts(&cli).await,
+        Command::Market(command) => {
+            let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
+            let store = connect(&config).await?;
+            let result = crate::market_cli::run(&store, command).await;
+            store.close().await;
+            result
+        }
         Command::Verify {
             partnership,
             file: Some(path),

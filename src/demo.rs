@@ -553,7 +553,9 @@ pub async fn load_on(store: &Store, today: NaiveDate) -> Result<String, String> 
         .await
         .map_err(|e| format!("demo reviews: {e}"))?;
     activity.reviews_open += scheduled.len();
-    Ok(format!(
+    let market = load_market(store).await?;
+    Ok(market
+        + &format!(
         "Demo loaded: {} organizations, {} partnerships, {} charters ({} in force, {} draft{} awaiting signatures), {} journey{} ({} trial run{}, {} open gap{}), {} ledger entries in {} partnerships ({} correction{}), {} meeting{} ({} action item{}), {} review{} ({} closed, {} open, {} of them opened as scheduled).\nSign in with any of these accounts; the password of each is {DEMO_PASSWORD}\n{}",
         data.organizations.len(),
         data.partnerships.len(),
@@ -1513,4 +1515,38 @@ pub fn slug(name: &str) -> String {
         }
     }
     out.trim_end_matches('-').to_string()
+}
+
+/// Where the shipped market reference data is: `$CONCORD_MARKET_DATA`, `./data/market`, or the
+/// source tree's `data/market`.
+pub fn market_data_dir() -> Option<std::path::PathBuf> {
+    let candidates = [
+        std::env::var_os("CONCORD_MARKET_DATA").map(std::path::PathBuf::from),
+        Some(std::path::PathBuf::from("data/market")),
+        Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/market")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|d| d.join("nucc_taxonomy_251.csv").is_file())
+}
+
+/// Imports the shipped public reference data (ZIP centroids, NUCC taxonomy, the NPPES samples of
+/// Connecticut, Massachusetts and Rhode Island, CMS hospitals, post-acute lists), so a market scan
+/// works around the demo organizations. Returns a line for the summary.
+async fn load_market(store: &Store) -> Result<String, String> {
+    let Some(dir) = market_data_dir() else {
+        return Ok("Market data not found (set CONCORD_MARKET_DATA to the data/market folder, or run `concord market import`).\n".to_string());
+    };
+    let started = std::time::Instant::now();
+    let reports = concord_storage::market_import::import_shipped_samples(store, &dir)
+        .await
+        .map_err(|e| format!("demo market data from {}: {e}", dir.display()))?;
+    let candidates: u64 = reports.iter().map(|r| r.candidates).sum();
+    let rejected: u64 = reports.iter().map(|r| r.rows_rejected).sum();
+    Ok(format!(
+        "Market data: {candidates} candidates (NPPES organizations and practices, hospitals, post-acute facilities) from {}, {rejected} rows without a ZIP centroid or otherwise rejected, in {:.1} s.\n",
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    ))
 }

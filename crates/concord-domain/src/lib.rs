@@ -16,6 +16,7 @@ pub mod charter;
 pub mod charter_diff;
 pub mod csv_io;
 pub mod error;
+pub mod fhir;
 pub mod ids;
 pub mod journey;
 pub mod ledger;

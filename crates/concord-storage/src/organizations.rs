@@ -184,6 +184,10 @@ macro_rules! write_caps {
     }};
 }
 
+// Shared with the promotion of a fit scorecard (`scorecards.rs`), which creates the candidate's
+// organization inside its own transaction.
+pub(crate) use {insert_org, write_caps};
+
 impl Store {
     /// Validates and stores a new organization.
     pub async fn create_organization(

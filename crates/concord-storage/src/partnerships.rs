@@ -110,6 +110,60 @@ pub(crate) fn ensure_not_archived(p: &Partnership) -> Result<(), StoreError> {
     }
 }
 
+/// Inserts a partnership in stage `exploring` with its parties, its first stage change and the
+/// audit row, on `$conn` (inside the caller's transaction); evaluates to the new id. Shared by
+/// [`Store::create_partnership`] and the promotion of a fit scorecard.
+macro_rules! insert_partnership {
+    ($conn:expr, $actor:expr, $draft:expr, $ts:expr) => {{
+        let actor: &$crate::audit::Actor = $actor;
+        let d: &concord_domain::partnership::PartnershipDraft = $draft;
+        let ts = $ts;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO partnerships (name, purpose, partnership_type, stage, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(&d.name)
+        .bind(&d.purpose)
+        .bind(d.partnership_type.as_str())
+        .bind(concord_domain::partnership::Stage::Exploring.as_str())
+        .bind(ts)
+        .fetch_one(&mut *$conn)
+        .await?;
+        for (i, party) in d.parties.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO partnership_parties (partnership_id, organization_id, role, position) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(party.organization_id.0)
+            .bind(&party.role)
+            .bind(i as i64)
+            .execute(&mut *$conn)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO stage_changes (partnership_id, from_stage, to_stage, note, changed_at) VALUES ($1, NULL, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(concord_domain::partnership::Stage::Exploring.as_str())
+        .bind("Partnership created")
+        .bind(ts)
+        .execute(&mut *$conn)
+        .await?;
+        audit!(
+            &mut *$conn,
+            actor,
+            "create",
+            "partnership",
+            id,
+            d.parties.iter().map(|p| p.organization_id.0),
+            None,
+            Some($crate::partnerships::draft_json(&d, concord_domain::partnership::Stage::Exploring))
+        );
+        id
+    }};
+}
+pub(crate) use insert_partnership;
+
 impl Store {
     /// Checks a partnership input against the domain rules and that every party exists.
     async fn check_partnership(
@@ -146,47 +200,7 @@ impl Store {
         let ts = now();
         let id = run!(&self.write, |p| {
             let mut tx = p.begin_with(begin_write(self.backend)).await?;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO partnerships (name, purpose, partnership_type, stage, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-            )
-            .bind(&d.name)
-            .bind(&d.purpose)
-            .bind(d.partnership_type.as_str())
-            .bind(Stage::Exploring.as_str())
-            .bind(ts)
-            .fetch_one(&mut *tx)
-            .await?;
-            for (i, party) in d.parties.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO partnership_parties (partnership_id, organization_id, role, position) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(id)
-                .bind(party.organization_id.0)
-                .bind(&party.role)
-                .bind(i as i64)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query(
-                "INSERT INTO stage_changes (partnership_id, from_stage, to_stage, note, changed_at) VALUES ($1, NULL, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(Stage::Exploring.as_str())
-            .bind("Partnership created")
-            .bind(ts)
-            .execute(&mut *tx)
-            .await?;
-            audit!(
-                &mut *tx,
-                actor,
-                "create",
-                "partnership",
-                id,
-                d.parties.iter().map(|p| p.organization_id.0),
-                None,
-                Some(draft_json(&d, Stage::Exploring))
-            );
+            let id = insert_partnership!(tx, actor, &d, ts);
             tx.commit().await?;
             id
         });
@@ -622,7 +636,7 @@ fn partnership_json(p: &Partnership) -> serde_json::Value {
     })
 }
 
-fn draft_json(d: &PartnershipDraft, stage: Stage) -> serde_json::Value {
+pub(crate) fn draft_json(d: &PartnershipDraft, stage: Stage) -> serde_json::Value {
     serde_json::json!({
         "name": d.name, "purpose": d.purpose, "type": d.partnership_type.as_str(), "stage": stage.as_str(),
         "parties": d.parties.iter().map(|x| serde_json::json!({ "organization_id": x.organization_id.0, "role": x.role })).collect::<Vec<_>>(),

@@ -20,6 +20,9 @@ struct World {
     journey: i64,
     partner_org: i64,
     viewer_user: i64,
+    /// A fit scorecard and a competitor entry of the home organization (private to it).
+    scorecard: i64,
+    competitor: i64,
 }
 
 /// The path with its parameters filled in for this world.
@@ -27,6 +30,12 @@ fn concrete(path: &str, access: Access, app: &TestApp, w: &World) -> String {
     let id = match (access, path) {
         (Access::Partnership, _) => w.partnership.to_string(),
         (Access::Journey, _) => w.journey.to_string(),
+        (Access::Private, p)
+            if p.starts_with("/competitors/") || p.starts_with("/api/v1/competitors/") =>
+        {
+            w.competitor.to_string()
+        }
+        (Access::Private, _) => w.scorecard.to_string(),
         (_, p) if p.starts_with("/organization/members/") => w.viewer_user.to_string(),
         (_, p) if p.contains("/organizations/") => app.home.to_string(),
         _ => "999999".to_string(),
@@ -138,6 +147,19 @@ fn api_body(method: &Method, path: &str, app: &TestApp, w: &World) -> Value {
         }
         ("POST", "/api/v1/tokens") => json!({ "name": "matrix", "scope": "read-write" }),
         ("POST", "/api/v1/tokens/{id}/revoke") => json!({}),
+        ("POST", "/api/v1/scorecards") => json!({ "organization_id": w.partner_org }),
+        ("PUT", "/api/v1/scorecards/{id}/judgements") => json!({
+            "criteria": { "strategic_alignment": { "judgement": 4, "evidence": "Written by someone" } }
+        }),
+        ("POST", "/api/v1/scorecards/{id}/promote") => json!({ "type": "wholesale" }),
+        ("PUT", "/api/v1/scorecard-settings") => json!({ "weights": { "strategic_alignment": 2 } }),
+        ("POST", "/api/v1/competitors") => {
+            json!({ "organization_id": w.partner_org, "note": "Written by someone" })
+        }
+        ("DELETE", "/api/v1/competitors/{id}") => json!({}),
+        ("POST", "/api/v1/fhir/import") => {
+            json!({ "resourceType": "Organization", "name": "Written By Someone" })
+        }
         other => panic!("the isolation matrix needs a sample body for {other:?}"),
     }
 }
@@ -258,6 +280,22 @@ fn form_body(path: &str, app: &TestApp, w: &World) -> Vec<(String, String)> {
         ]),
         "/organization/members/{id}/role" => v(&[("role", "admin".into())]),
         "/account/tokens" => v(&[("name", "matrix".into()), ("scope", "read".into())]),
+        "/scorecards" => v(&[("organization_id", w.partner_org.to_string())]),
+        "/scorecards/{id}/judgements" => v(&[
+            ("j_strategic_alignment", "4".into()),
+            ("e_strategic_alignment", "Written by someone".into()),
+        ]),
+        "/scorecards/{id}/promote" => v(&[("type", "wholesale".into())]),
+        "/scorecard-settings" => v(&[("w_strategic_alignment", "2".into())]),
+        "/competitors" => v(&[
+            ("organization_id", w.partner_org.to_string()),
+            ("note", "Written by someone".into()),
+        ]),
+        "/competitors/{id}/remove" => vec![],
+        "/fhir/import" => v(&[(
+            "text",
+            r#"{"resourceType":"Organization","name":"Written By Someone"}"#.into(),
+        )]),
         "/account/tokens/{id}/revoke"
         | "/session/organization"
         | "/sign-in"
@@ -368,12 +406,29 @@ async fn world(app: &TestApp) -> (World, common::Member, common::Member, common:
         .await;
     assert_eq!(s, 201, "{journey}");
     let journey = journey["id"].as_i64().unwrap();
+    // Private to the home organization: a fit scorecard of the partner and a competitor entry.
+    let (s, scorecard) = app
+        .post_json(
+            "/api/v1/scorecards",
+            &json!({ "organization_id": partner_org }),
+        )
+        .await;
+    assert_eq!(s, 201, "{scorecard}");
+    let (s, competitor) = app
+        .post_json(
+            "/api/v1/competitors",
+            &json!({ "organization_id": partner_org, "note": "HOME-PRIVATE-RIVALRY" }),
+        )
+        .await;
+    assert_eq!(s, 201, "{competitor}");
     (
         World {
             partnership,
             journey,
             partner_org,
             viewer_user,
+            scorecard: scorecard["id"].as_i64().unwrap(),
+            competitor: competitor["id"].as_i64().unwrap(),
         },
         partner_admin,
         outsider,
@@ -588,4 +643,80 @@ on_both!(private_notes_never_reach_the_other_party, |app| {
         notes.contains("HOME-PRIVATE-NOTE") && !notes.contains("PARTNER-PRIVATE-NOTE"),
         "{notes}"
     );
+});
+
+on_both!(private_records_are_404_to_every_other_organization, |app| {
+    let (w, partner_admin, outsider, _) = world(&app).await;
+    // The partner (also the scorecard's candidate and the competitor marked) and an outsider.
+    let sessions = [
+        app.sign_in(&partner_admin.email).await,
+        app.sign_in(&outsider.email).await,
+    ];
+    let audit_before = app.store.audit_count().await.unwrap();
+    let mut checked = 0;
+    for (who, web) in [&partner_admin, &outsider].into_iter().zip(&sessions) {
+        for (method, path, access) in concord_web::routes() {
+            if access != Access::Private {
+                continue;
+            }
+            let url = concrete(&path, access, &app, &w);
+            let (status, text) = if path.starts_with("/api/") {
+                let body = (method != Method::GET).then(|| api_body(&method, &path, &app, &w));
+                api_call(&app, Some(&who.token), &method, &url, body.as_ref()).await
+            } else {
+                let form = if method == Method::GET {
+                    vec![]
+                } else {
+                    form_body(&path, &app, &w)
+                };
+                page_call(web, &method, &url, &form).await
+            };
+            assert_eq!(status, 404, "{method} {url} as {}: {text}", who.email);
+            assert!(
+                !text.contains("HOME-PRIVATE-RIVALRY"),
+                "{method} {url} leaks"
+            );
+            checked += 1;
+        }
+        // Nor does it appear in their lists, pages or map.
+        for path in [
+            "/api/v1/scorecards",
+            "/api/v1/competitors",
+            "/api/v1/ecosystem/map",
+        ] {
+            let (status, text) = api_call(&app, Some(&who.token), &Method::GET, path, None).await;
+            assert_eq!(status, 200, "{path}");
+            assert!(!text.contains("HOME-PRIVATE-RIVALRY"), "{path}: {text}");
+            assert!(
+                !text.contains(&format!("\"id\":{}", w.scorecard)) || path != "/api/v1/scorecards",
+                "{path}: {text}"
+            );
+        }
+        for path in ["/scorecards", "/competitors", "/ecosystem"] {
+            let (status, text) = page_call(web, &Method::GET, path, &[]).await;
+            assert_eq!(status, 200, "{path}");
+            assert!(!text.contains("HOME-PRIVATE-RIVALRY"), "{path}");
+            assert!(
+                !text.contains(&format!("/scorecards/{}\"", w.scorecard)),
+                "{path}"
+            );
+        }
+    }
+    assert!(checked >= 10, "private routes walked: {checked}");
+    assert_eq!(
+        app.store.audit_count().await.unwrap(),
+        audit_before,
+        "nothing was written"
+    );
+    // The home organization reads its own.
+    let (status, text) = api_call(
+        &app,
+        Some(&app.token),
+        &Method::GET,
+        "/api/v1/competitors",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(text.contains("HOME-PRIVATE-RIVALRY"));
 });

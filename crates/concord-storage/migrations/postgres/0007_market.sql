@@ -83,7 +83,8 @@ CREATE TABLE market_candidates (
     facility_type TEXT,  -- hospital type or post-acute list
     ownership     TEXT,
     star_rating   INTEGER,
-    detail        TEXT NOT NULL DEFAULT '{}'
+    detail        TEXT NOT NULL DEFAULT '{}',
+    facility_list TEXT  -- the post-acute list a facility came from (postacute source only)
 );
 CREATE INDEX market_candidates_by_ref ON market_candidates (source, version, ref);
 

@@ -12,13 +12,18 @@ use axum::Router;
 use crate::AppState;
 
 pub mod account;
+pub mod adjacency;
 pub mod capabilities;
 pub mod charter;
+pub mod ecosystem;
+pub mod fhir;
 pub mod journeys;
 pub mod ledger;
+pub mod market;
 pub mod operations;
 pub mod organizations;
 pub mod partnerships;
+pub mod scorecards;
 pub mod system;
 
 /// How a route is scoped, for the isolation tests and for reading the code.
@@ -38,6 +43,9 @@ pub enum Access {
     /// The caller's own account: any member may act on it, viewers included (their API tokens,
     /// signing out, switching organization).
     Personal,
+    /// A record (`{id}`: a fit scorecard, a competitor entry) written by the acting organization
+    /// and private to it; anyone else — the candidate, a partner — gets 404.
+    Private,
 }
 
 /// One route: method, path (relative to its surface), scope, handler.
@@ -421,6 +429,26 @@ pub fn routes() -> Vec<RouteDef> {
             Ecosystem,
             put(capabilities::update),
         ),
+        r(
+            M::GET,
+            "/market/candidates",
+            Ecosystem,
+            get(market::candidates),
+        ),
+        r(
+            M::GET,
+            "/market/adjacency",
+            Ecosystem,
+            get(adjacency::get),
+        ),
+        r(M::GET, "/fhir/export", Own, get(fhir::export)),
+        r(
+            M::POST,
+            "/fhir/import",
+            Own,
+            post(fhir::import).layer(axum::extract::DefaultBodyLimit::max(fhir::MAX_FHIR_BYTES)),
+        ),
+        r(M::GET, "/market/sources", Ecosystem, get(market::sources)),
         r(M::GET, "/me", Personal, get(account::me)),
         r(M::GET, "/tokens", Personal, get(account::tokens)),
         r(M::POST, "/tokens", Personal, post(account::create_token)),
@@ -438,6 +466,47 @@ pub fn routes() -> Vec<RouteDef> {
             post(account::create_invitation),
         ),
         r(M::GET, "/audit", Own, get(account::audit)),
+        r(M::GET, "/scorecards", Own, get(scorecards::list)),
+        r(M::POST, "/scorecards", Own, post(scorecards::create)),
+        r(M::GET, "/scorecards/{id}", Private, get(scorecards::get)),
+        r(
+            M::PUT,
+            "/scorecards/{id}/judgements",
+            Private,
+            put(scorecards::judge),
+        ),
+        r(
+            M::POST,
+            "/scorecards/{id}/promote",
+            Private,
+            post(scorecards::promote),
+        ),
+        r(
+            M::GET,
+            "/scorecard-settings",
+            Own,
+            get(scorecards::settings),
+        ),
+        r(
+            M::PUT,
+            "/scorecard-settings",
+            Own,
+            put(scorecards::put_settings),
+        ),
+        r(M::GET, "/competitors", Own, get(scorecards::competitors)),
+        r(
+            M::POST,
+            "/competitors",
+            Own,
+            post(scorecards::add_competitor),
+        ),
+        r(
+            M::DELETE,
+            "/competitors/{id}",
+            Private,
+            delete(scorecards::remove_competitor),
+        ),
+        r(M::GET, "/ecosystem/map", Own, get(ecosystem::map)),
         r(M::GET, "/openapi.json", Public, get(system::openapi_json)),
     ]
 }

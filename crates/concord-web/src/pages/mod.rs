@@ -15,18 +15,23 @@ use crate::api::{Access, RouteDef};
 use crate::AppState;
 
 mod account;
+mod adjacency;
 mod api_docs;
 mod capabilities;
 pub mod chart;
 mod charter;
 mod chrome;
 mod dashboard;
+mod ecosystem;
+mod fhir;
 mod forms;
 mod journeys;
+mod market;
 mod metrics;
 mod operations;
 mod organizations;
 mod partnerships;
+mod scorecards;
 mod session;
 
 pub use chrome::Chrome;
@@ -361,6 +366,22 @@ pub fn routes() -> Vec<RouteDef> {
             Journey,
             post(journeys::address_feedback),
         ),
+        r(M::GET, "/market", Ecosystem, get(market::show)),
+        r(
+            M::GET,
+            "/market/adjacency",
+            Ecosystem,
+            get(adjacency::show),
+        ),
+        r(M::GET, "/fhir", Own, get(fhir::show)),
+        r(
+            M::POST,
+            "/fhir/import",
+            Own,
+            post(fhir::import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::fhir::MAX_FHIR_BYTES,
+            )),
+        ),
         r(M::GET, "/capabilities", Ecosystem, get(capabilities::list)),
         r(
             M::POST,
@@ -401,6 +422,48 @@ pub fn routes() -> Vec<RouteDef> {
             Personal,
             post(session::switch_org),
         ),
+        r(M::GET, "/scorecards", Own, get(scorecards::list)),
+        r(M::POST, "/scorecards", Own, post(scorecards::create)),
+        r(M::GET, "/scorecards/new", Own, get(scorecards::new_form)),
+        r(M::GET, "/scorecards/{id}", Private, get(scorecards::show)),
+        r(
+            M::POST,
+            "/scorecards/{id}/judgements",
+            Private,
+            post(scorecards::judge),
+        ),
+        r(
+            M::POST,
+            "/scorecards/{id}/promote",
+            Private,
+            post(scorecards::promote),
+        ),
+        r(
+            M::GET,
+            "/scorecard-settings",
+            Own,
+            get(scorecards::settings),
+        ),
+        r(
+            M::POST,
+            "/scorecard-settings",
+            Own,
+            post(scorecards::save_settings),
+        ),
+        r(M::GET, "/competitors", Own, get(scorecards::competitors)),
+        r(
+            M::POST,
+            "/competitors",
+            Own,
+            post(scorecards::add_competitor),
+        ),
+        r(
+            M::POST,
+            "/competitors/{id}/remove",
+            Private,
+            post(scorecards::remove_competitor),
+        ),
+        r(M::GET, "/ecosystem", Own, get(ecosystem::show)),
         r(M::GET, "/sign-in", Public, get(session::sign_in_form)),
         r(M::POST, "/sign-in", Public, post(session::sign_in)),
         r(M::POST, "/sign-out", Public, post(session::sign_out)),
