@@ -52,10 +52,7 @@ pub async fn run(store: &Store, command: &MarketCommand) -> Result<(), String> {
 }
 
 async fn status(store: &Store) -> Result<(), String> {
-    let sources = store
-        .market_sources()
-        .await
-        .map_err(|e| error_chain(&e))?;
+    let sources = store.market_sources().await.map_err(|e| error_chain(&e))?;
     if sources.is_empty() {
         println!("No market data imported yet: concord market import zip FILE, then taxonomy, nppes, hospitals, postacute.");
         return Ok(());

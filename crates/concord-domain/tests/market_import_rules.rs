@@ -31,7 +31,8 @@ fn header_2018() -> ByteRecord {
 /// The header of the current full file (330 columns), from its published layout.
 fn header_2025() -> ByteRecord {
     let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/npidata_pfile_20250608_columns.csv"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/npidata_pfile_20250608_columns.csv"),
     )
     .unwrap();
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
@@ -56,18 +57,33 @@ fn row(header: &ByteRecord, fields: &[(&str, &str)]) -> ByteRecord {
     ByteRecord::from(out)
 }
 
-fn dentist<'a>(npi: &'a str) -> Vec<(&'a str, &'a str)> {
+fn dentist(npi: &str) -> Vec<(&str, &str)> {
     vec![
         ("NPI", npi),
         ("Entity Type Code", "1"),
         ("Provider Last Name (Legal Name)", "SMITH"),
         ("Provider First Name", "JANE"),
         ("Provider Credential Text", "DDS"),
-        ("Provider First Line Business Practice Location Address", "100 MAIN ST."),
-        ("Provider Second Line Business Practice Location Address", "SUITE 2"),
-        ("Provider Business Practice Location Address City Name", "HARTFORD"),
-        ("Provider Business Practice Location Address State Name", "ct"),
-        ("Provider Business Practice Location Address Postal Code", "061061234"),
+        (
+            "Provider First Line Business Practice Location Address",
+            "100 MAIN ST.",
+        ),
+        (
+            "Provider Second Line Business Practice Location Address",
+            "SUITE 2",
+        ),
+        (
+            "Provider Business Practice Location Address City Name",
+            "HARTFORD",
+        ),
+        (
+            "Provider Business Practice Location Address State Name",
+            "ct",
+        ),
+        (
+            "Provider Business Practice Location Address Postal Code",
+            "061061234",
+        ),
         ("Provider Enumeration Date", "05/23/2005"),
         ("Healthcare Provider Taxonomy Code_1", "122300000X"),
         ("Healthcare Provider Primary Taxonomy Switch_1", "N"),
@@ -81,7 +97,13 @@ fn both_header_forms_parse_the_same_row() {
     for header in [header_2018(), header_2025()] {
         let cols = NppesColumns::from_header(&header).unwrap();
         assert_eq!(cols.width(), header.len());
-        let r = parse_row(&cols, &row(&header, &dentist("1234567893")), 2, Encoding::Auto).unwrap();
+        let r = parse_row(
+            &cols,
+            &row(&header, &dentist("1234567893")),
+            2,
+            Encoding::Auto,
+        )
+        .unwrap();
         assert_eq!(r.npi, "1234567893");
         assert_eq!(r.entity_type, 1);
         assert_eq!(r.name, "JANE SMITH");
@@ -104,7 +126,9 @@ fn every_shipped_sample_row_parses() {
         "nppes/plannet_sample_nppes_organizations_2018.csv",
     ] {
         let bytes = read(file);
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(&bytes[..]);
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(&bytes[..]);
         let cols = NppesColumns::from_header(rdr.byte_headers().unwrap()).unwrap();
         let mut n = 0;
         for rec in rdr.byte_records() {
@@ -124,7 +148,8 @@ fn every_shipped_sample_row_parses() {
 fn malformed_rows_name_their_line_and_column() {
     let header = header_2025();
     let cols = NppesColumns::from_header(&header).unwrap();
-    let parse = |fields: Vec<(&str, &str)>| parse_row(&cols, &row(&header, &fields), 7, Encoding::Auto);
+    let parse =
+        |fields: Vec<(&str, &str)>| parse_row(&cols, &row(&header, &fields), 7, Encoding::Auto);
 
     let e = parse(dentist("1234567890")).unwrap_err();
     assert_eq!((e.line, e.column.as_str()), (7, "NPI"));
@@ -136,7 +161,10 @@ fn malformed_rows_name_their_line_and_column() {
     assert_eq!(e.column, "Entity Type Code");
 
     let mut f = dentist("1234567893");
-    f[9] = ("Provider Business Practice Location Address Postal Code", "CT");
+    f[9] = (
+        "Provider Business Practice Location Address Postal Code",
+        "CT",
+    );
     let e = parse(f).unwrap_err();
     assert_eq!(
         e.column,
@@ -179,7 +207,9 @@ fn malformed_rows_name_their_line_and_column() {
         .check_references(&cols, 7, |c| c != "1223G0001X", |_| true)
         .unwrap_err();
     assert_eq!(e.column, "Healthcare Provider Taxonomy Code_2");
-    let e = r.check_references(&cols, 7, |_| true, |_| false).unwrap_err();
+    let e = r
+        .check_references(&cols, 7, |_| true, |_| false)
+        .unwrap_err();
     assert!(e.message.contains("06106"), "{e}");
 }
 
@@ -197,7 +227,10 @@ fn deactivation_and_reactivation() {
     // CMS blanks everything but the NPI and the date of a deactivated record.
     let blank = row(
         &header,
-        &[("NPI", "1234567893"), ("NPI Deactivation Date", "02/01/2019")],
+        &[
+            ("NPI", "1234567893"),
+            ("NPI Deactivation Date", "02/01/2019"),
+        ],
     );
     let r = parse_row(&cols, &blank, 2, Encoding::Auto).unwrap();
     assert_eq!(r.entity_type, 0);
@@ -222,20 +255,32 @@ fn the_shipped_capability_map_names_catalogue_capabilities_only() {
     .map(|c| c.code.as_str().to_string())
     .collect();
     for cap in map.capabilities() {
-        assert!(catalogue.iter().any(|c| c == cap), "{cap} is not in the catalogue");
+        assert!(
+            catalogue.iter().any(|c| c == cap),
+            "{cap} is not in the catalogue"
+        );
     }
     assert_eq!(map.taxonomy("Dentist", "General Practice"), Some("dental"));
     assert_eq!(map.taxonomy("Podiatrist", ""), Some("podiatry"));
-    assert_eq!(map.taxonomy("Internal Medicine", "Cardiovascular Disease"), Some("cardiology"));
+    assert_eq!(
+        map.taxonomy("Internal Medicine", "Cardiovascular Disease"),
+        Some("cardiology")
+    );
     assert_eq!(map.taxonomy("Internal Medicine", ""), Some("primary_care"));
     assert_eq!(map.taxonomy("Home Health", ""), Some("home_health"));
-    assert_eq!(map.taxonomy("Clinic/Center", "Federally Qualified Health Center (FQHC)"), Some("primary_care"));
+    assert_eq!(
+        map.taxonomy("Clinic/Center", "Federally Qualified Health Center (FQHC)"),
+        Some("primary_care")
+    );
     assert_eq!(map.taxonomy("Veterinarian", ""), None);
     assert_eq!(
         map.hospital("Acute Care Hospitals", true),
         vec!["emergency".to_string(), "inpatient_acute".to_string()]
     );
-    assert_eq!(map.postacute(PostacuteList::HomeHealth), vec!["home_health".to_string()]);
+    assert_eq!(
+        map.postacute(PostacuteList::HomeHealth),
+        vec!["home_health".to_string()]
+    );
     for list in PostacuteList::ALL {
         assert!(!map.postacute(*list).is_empty(), "{list}");
     }
@@ -252,16 +297,30 @@ fn bad_capability_map_rows_are_named() {
 #[test]
 fn the_shipped_reference_files_parse() {
     let map = CapabilityMap::shipped();
-    let zips = reference::parse_zip_centroids(&read("zcta_centroids_2023_gazetteer.csv")[..], Encoding::Auto).unwrap();
+    let zips = reference::parse_zip_centroids(
+        &read("zcta_centroids_2023_gazetteer.csv")[..],
+        Encoding::Auto,
+    )
+    .unwrap();
     assert_eq!((zips.rows.len(), zips.errors.len()), (33_791, 0));
-    let tax = reference::parse_taxonomy(&read("nucc_taxonomy_251.csv")[..], Encoding::Auto, &map).unwrap();
+    let tax = reference::parse_taxonomy(&read("nucc_taxonomy_251.csv")[..], Encoding::Auto, &map)
+        .unwrap();
     assert_eq!((tax.rows.len(), tax.errors.len()), (883, 0));
     let dentist = tax.rows.iter().find(|t| t.code == "1223G0001X").unwrap();
     assert_eq!(dentist.capability.as_deref(), Some("dental"));
     assert!(tax.rows.iter().filter(|t| t.capability.is_some()).count() > 300);
-    let hospitals = reference::parse_hospitals(&read("cms_hospital_general_information.csv")[..], Encoding::Auto, &map).unwrap();
+    let hospitals = reference::parse_hospitals(
+        &read("cms_hospital_general_information.csv")[..],
+        Encoding::Auto,
+        &map,
+    )
+    .unwrap();
     assert_eq!(hospitals.rows_read, 5_421);
-    assert!(hospitals.errors.is_empty(), "{:?}", &hospitals.errors[..hospitals.errors.len().min(3)]);
+    assert!(
+        hospitals.errors.is_empty(),
+        "{:?}",
+        &hospitals.errors[..hospitals.errors.len().min(3)]
+    );
     assert!(hospitals.rows.iter().any(|h| h.star_rating == Some(5)));
     for (file, list) in [
         ("nursing.csv", PostacuteList::Nursing),
@@ -274,8 +333,18 @@ fn the_shipped_reference_files_parse() {
         ("va_facilities.csv", PostacuteList::Va),
     ] {
         assert_eq!(PostacuteList::from_file_name(file), Some(list));
-        let p = reference::parse_postacute(&read(&format!("postacute/{file}"))[..], Encoding::Auto, list, &map).unwrap();
-        assert!(p.rows.len() as u64 + 10 >= p.rows_read, "{file}: {:?}", &p.errors[..p.errors.len().min(3)]);
+        let p = reference::parse_postacute(
+            &read(&format!("postacute/{file}"))[..],
+            Encoding::Auto,
+            list,
+            &map,
+        )
+        .unwrap();
+        assert!(
+            p.rows.len() as u64 + 10 >= p.rows_read,
+            "{file}: {:?}",
+            &p.errors[..p.errors.len().min(3)]
+        );
         if list == PostacuteList::Nursing {
             assert!(p.rows.iter().all(|f| f.beds.is_some()));
         }
@@ -285,9 +354,17 @@ fn the_shipped_reference_files_parse() {
 #[test]
 fn bad_reference_rows_name_line_and_column() {
     let map = CapabilityMap::shipped();
-    let z = reference::parse_zip_centroids(&b"GEOID,LAT,LONG\n06106,41.7,-72.7\n6106x,1,1\n06107,95,0\n06108,abc,0\n06109,1\n"[..], Encoding::Auto).unwrap();
+    let z = reference::parse_zip_centroids(
+        &b"GEOID,LAT,LONG\n06106,41.7,-72.7\n6106x,1,1\n06107,95,0\n06108,abc,0\n06109,1\n"[..],
+        Encoding::Auto,
+    )
+    .unwrap();
     assert_eq!(z.rows.len(), 1);
-    let e: Vec<(u64, &str)> = z.errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+    let e: Vec<(u64, &str)> = z
+        .errors
+        .iter()
+        .map(|e| (e.line, e.column.as_str()))
+        .collect();
     assert_eq!(e, vec![(3, "GEOID"), (4, "LAT"), (5, "LAT"), (6, "")]);
     let missing = reference::parse_hospitals(&b"a,b\n1,2\n"[..], Encoding::Auto, &map).unwrap_err();
     assert!(missing.0.contains("Facility ID"), "{}", missing.0);
@@ -315,7 +392,7 @@ fn practices_group_individuals_by_normalised_address() {
         agg.add(&r, if i == 0 { 7 } else { 3 }, 1 << i);
     }
     let mut practices: Vec<_> = agg.into_practices().collect();
-    practices.sort_by(|a, b| b.providers.cmp(&a.providers));
+    practices.sort_by_key(|p| std::cmp::Reverse(p.providers));
     assert_eq!(practices.len(), 2);
     assert_eq!(practices[0].providers, 3);
     assert_eq!(practices[0].key, "100 MAIN ST|06106");

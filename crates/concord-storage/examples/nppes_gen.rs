@@ -203,7 +203,7 @@ fn read_csv(path: &Path) -> Result<Vec<Vec<String>>, String> {
     Ok(rows)
 }
 
-fn column<'a>(header: &'a [String], name: &str, path: &Path) -> Result<usize, String> {
+fn column(header: &[String], name: &str, path: &Path) -> Result<usize, String> {
     header
         .iter()
         .position(|h| h.trim() == name)

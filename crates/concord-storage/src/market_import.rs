@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use concord_domain::market::geo::{self, Point};
-use concord_domain::market::nppes::{self, NppesColumns, NppesRow, PracticeAggregator, NO_TAXONOMY};
+use concord_domain::market::nppes::{
+    self, NppesColumns, NppesRow, PracticeAggregator, NO_TAXONOMY,
+};
 use concord_domain::market::reference::{
     self, CapabilityMap, Encoding, FileError, Parsed, TaxonomyCode, ZipCentroid,
 };
@@ -150,12 +152,27 @@ struct Candidate {
     providers: Option<i64>,
     beds: Option<i64>,
     specialties: Vec<String>,
+    /// Capability codes, the main one first when `main` (the scan's centrality reads it from
+    /// the radius index's `is_primary`).
     capabilities: Vec<String>,
+    /// Whether `capabilities[0]` is the candidate's main capability (for NPPES candidates: that
+    /// of the primary taxonomy; none when that taxonomy maps to no capability).
+    main: bool,
     facility_type: Option<String>,
     ownership: Option<String>,
     star_rating: Option<i64>,
     detail: serde_json::Value,
     facility_list: Option<&'static str>,
+}
+
+impl Candidate {
+    /// Its rows of the radius index: (capability, whether it is the main one).
+    fn offers(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.capabilities
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), self.main && i == 0))
+    }
 }
 
 /// What the parser sends the writer.
@@ -211,6 +228,8 @@ struct Refs {
     /// capability index → code (at most 64, for the practice bit sets)
     capabilities: Vec<String>,
     display: Vec<String>,
+    /// taxonomy index → capability index (parallel to `display`)
+    capability_of: Vec<Option<u8>>,
 }
 
 impl Refs {
@@ -224,13 +243,27 @@ impl Refs {
         bits
     }
 
-    fn capability_names(&self, bits: u64) -> Vec<String> {
+    /// The capability codes of a bit set, `main` (a capability index) first when it is given
+    /// and in the set, the others in code order; and whether the first is `main`.
+    fn capability_names(&self, bits: u64, main: Option<u8>) -> (Vec<String>, bool) {
+        let main = main.filter(|m| *m < 64 && bits & (1u64 << m) != 0);
         let mut v: Vec<String> = (0..64)
-            .filter(|i| bits & (1u64 << i) != 0)
+            .filter(|i| bits & (1u64 << i) != 0 && Some(*i as u8) != main)
             .filter_map(|i| self.capabilities.get(i).cloned())
             .collect();
         v.sort();
-        v
+        match main.and_then(|m| self.capabilities.get(usize::from(m))) {
+            Some(m) => {
+                v.insert(0, m.clone());
+                (v, true)
+            }
+            None => (v, false),
+        }
+    }
+
+    /// The capability index of a taxonomy code.
+    fn capability_of_code(&self, code: Option<&String>) -> Option<u8> {
+        code.and_then(|c| self.taxonomy.get(c)).and_then(|t| t.2)
     }
 }
 
@@ -248,10 +281,7 @@ fn input_files(path: &Path) -> Result<Vec<PathBuf>, StoreError> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| refused("file", "bad_file", format!("{}: {e}", path.display())))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|x| x.eq_ignore_ascii_case("csv"))
-            })
+            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")))
             .collect();
         files.sort();
         if files.is_empty() {
@@ -361,12 +391,14 @@ impl Store {
 
     /// The active version of every imported source.
     pub async fn market_sources(&self) -> Result<Vec<SourceStatus>, StoreError> {
-        let rows = run!(&self.read, |p| sqlx::query_as::<_, SourceRow>(
+        let rows = run!(&self.read, |p| {
+            sqlx::query_as::<_, SourceRow>(
             "SELECT source, version, file_name, rows_read, rows_loaded, rows_rejected, imported_at, summary \
              FROM market_sources ORDER BY source"
         )
         .fetch_all(p)
-        .await?);
+        .await?
+        });
         Ok(rows
             .into_iter()
             .map(|r| SourceStatus {
@@ -448,6 +480,7 @@ impl Store {
                     .and_then(|c| caps.iter().position(|x| *x == c))
                     .map(|i| i as u8);
                 refs.display.push(display.clone());
+                refs.capability_of.push(ci);
                 refs.taxonomy
                     .insert(code, ((i as u16).min(NO_TAXONOMY - 1), display, ci));
             }
@@ -482,14 +515,21 @@ impl Store {
                 tokio::task::spawn_blocking(move || {
                     let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(8);
                     let parser = std::thread::spawn(move || {
-                        produce(source, version, seq_start, &files, &refs, &map, &options, &mut |m| {
-                            tx.send(m).is_ok()
-                        })
+                        produce(
+                            source,
+                            version,
+                            seq_start,
+                            &files,
+                            &refs,
+                            &map,
+                            &options,
+                            &mut |m| tx.send(m).is_ok(),
+                        )
                     });
                     let written = sqlite_bulk::write(&db, version, source, rx);
-                    let outcome = parser
-                        .join()
-                        .map_err(|_| refused("file", "bad_file", "the parser stopped unexpectedly"))?;
+                    let outcome = parser.join().map_err(|_| {
+                        refused("file", "bad_file", "the parser stopped unexpectedly")
+                    })?;
                     written?;
                     outcome
                 })
@@ -499,9 +539,16 @@ impl Store {
             Pool::Postgres(p) => {
                 let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(8);
                 let parser = tokio::task::spawn_blocking(move || {
-                    produce(source, version, seq_start, &files, &refs, &map, &options, &mut |m| {
-                        tx.blocking_send(m).is_ok()
-                    })
+                    produce(
+                        source,
+                        version,
+                        seq_start,
+                        &files,
+                        &refs,
+                        &map,
+                        &options,
+                        &mut |m| tx.blocking_send(m).is_ok(),
+                    )
                 });
                 let mut conn = p.begin().await?;
                 let mut write_err = None;
@@ -564,8 +611,10 @@ impl Store {
              WHERE source = 'postacute' AND version = $3 AND facility_list NOT IN ({in_list})"
         );
         let copy_cells = format!(
-            "INSERT INTO market_candidate_cells (capability_code, cell, candidate_id, source, version) \
-             SELECT x.capability_code, x.cell, x.candidate_id + $1, x.source, $2 FROM market_candidate_cells x \
+            "INSERT INTO market_candidate_cells (capability_code, cell, candidate_id, source, version, latitude, \
+             longitude, kind, name, state, providers, beds, star_rating, is_primary) \
+             SELECT x.capability_code, x.cell, x.candidate_id + $1, x.source, $2, x.latitude, x.longitude, x.kind, \
+             x.name, x.state, x.providers, x.beds, x.star_rating, x.is_primary FROM market_candidate_cells x \
              JOIN market_candidates c ON c.id = x.candidate_id \
              WHERE x.source = 'postacute' AND x.version = $3 AND c.facility_list NOT IN ({in_list})"
         );
@@ -602,7 +651,9 @@ impl Store {
         .bind(version)
         .fetch_one(p)
         .await?);
-        Ok(max.map(|m| (m - (version << 32)).max(0) as u64).unwrap_or(0))
+        Ok(max
+            .map(|m| (m - (version << 32)).max(0) as u64)
+            .unwrap_or(0))
     }
 
     /// Points `market_sources` at the new version and records the audit row, in one short
@@ -613,8 +664,7 @@ impl Store {
             "errors": report.errors,
             "elapsed_ms": report.elapsed_ms,
         });
-        if let (Some(s), serde_json::Value::Object(d)) = (summary.as_object_mut(), &report.detail)
-        {
+        if let (Some(s), serde_json::Value::Object(d)) = (summary.as_object_mut(), &report.detail) {
             for (k, v) in d {
                 s.insert(k.clone(), v.clone());
             }
@@ -659,8 +709,19 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the rows of one version (an import that did not become active).
+    /// Deletes the rows of one version (an import that did not become active, or an old one).
     async fn drop_version(&self, version: i64) -> Result<(), StoreError> {
+        if let Pool::Sqlite(p) = &self.write {
+            // Millions of rows: a connection with a large page cache is many times faster.
+            let db = p.connect_options().get_filename().to_path_buf();
+            if !db.as_os_str().is_empty() && !db.to_string_lossy().contains(":memory:") {
+                return tokio::task::spawn_blocking(move || {
+                    sqlite_bulk::delete_version(&db, version)
+                })
+                .await
+                .map_err(|e| refused("database", "bad_file", format!("cleanup stopped: {e}")))?;
+            }
+        }
         run!(&self.write, |p| {
             let mut tx = p.begin_with(begin_write(self.backend)).await?;
             for table in MARKET_TABLES {
@@ -724,7 +785,10 @@ pub const SHIPPED_FILES: &[(MarketSource, &str)] = &[
     (MarketSource::Zip, "zcta_centroids_2023_gazetteer.csv"),
     (MarketSource::Taxonomy, "nucc_taxonomy_251.csv"),
     (MarketSource::Nppes, "nppes"),
-    (MarketSource::Hospitals, "cms_hospital_general_information.csv"),
+    (
+        MarketSource::Hospitals,
+        "cms_hospital_general_information.csv",
+    ),
     (MarketSource::Postacute, "postacute"),
 ];
 
@@ -762,8 +826,11 @@ fn produce(
                     .map_err(file_error)?;
                 out.absorb(&p, max, label(f).as_deref());
                 let mut seen = std::collections::HashSet::new();
-                let rows: Vec<ZipCentroid> =
-                    p.rows.into_iter().filter(|z| seen.insert(z.zip.clone())).collect();
+                let rows: Vec<ZipCentroid> = p
+                    .rows
+                    .into_iter()
+                    .filter(|z| seen.insert(z.zip.clone()))
+                    .collect();
                 out.rows_loaded += rows.len() as u64;
                 if out.aborted {
                     return Ok(out);
@@ -782,7 +849,8 @@ fn produce(
                 out.absorb(&p, max, label(f).as_deref());
                 out.rows_loaded += p.rows.len() as u64;
                 let mapped = p.rows.iter().filter(|t| t.capability.is_some()).count();
-                out.detail.insert("mapped_to_capabilities".into(), mapped.into());
+                out.detail
+                    .insert("mapped_to_capabilities".into(), mapped.into());
                 if out.aborted {
                     return Ok(out);
                 }
@@ -796,8 +864,8 @@ fn produce(
         MarketSource::Hospitals => {
             let mut batch = Vec::new();
             for f in files {
-                let p =
-                    reference::parse_hospitals(open(f)?, options.encoding, map).map_err(file_error)?;
+                let p = reference::parse_hospitals(open(f)?, options.encoding, map)
+                    .map_err(file_error)?;
                 out.absorb(&p, max, label(f).as_deref());
                 for h in p.rows {
                     let Some(point) = refs.zips.get(&h.zip).copied() else {
@@ -830,6 +898,7 @@ fn produce(
                         providers: None,
                         beds: None,
                         specialties: Vec::new(),
+                        main: !h.capabilities.is_empty(),
                         capabilities: h.capabilities,
                         facility_type: Some(h.hospital_type),
                         ownership: Some(h.ownership),
@@ -877,8 +946,12 @@ fn produce(
                 let n = p.rows.len() as u64;
                 *lists
                     .entry(list.as_str().to_string())
-                    .or_insert(serde_json::Value::from(0u64)) =
-                    (lists.get(list.as_str()).and_then(|v| v.as_u64()).unwrap_or(0) + n).into();
+                    .or_insert(serde_json::Value::from(0u64)) = (lists
+                    .get(list.as_str())
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0)
+                    + n)
+                    .into();
                 out.rows_loaded += n;
                 for fac in p.rows {
                     seq += 1;
@@ -895,6 +968,7 @@ fn produce(
                         providers: None,
                         beds: fac.beds,
                         specialties: Vec::new(),
+                        main: !fac.capabilities.is_empty(),
                         capabilities: fac.capabilities,
                         facility_type: Some(fac.facility_type),
                         ownership: (!fac.ownership.is_empty()).then_some(fac.ownership),
@@ -904,7 +978,8 @@ fn produce(
                     });
                 }
             }
-            out.detail.insert("lists".into(), serde_json::Value::Object(lists));
+            out.detail
+                .insert("lists".into(), serde_json::Value::Object(lists));
             if out.aborted {
                 return Ok(out);
             }
@@ -938,8 +1013,10 @@ fn produce_nppes(
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
-    // About 1,100 bytes per row in the national file; one practice per row at most.
-    let mut practices = PracticeAggregator::with_capacity((total_bytes / 1100) as usize + 16);
+    // About 1,100 bytes per row in the national file, about one practice address per four rows.
+    // Sized low on purpose: a table sized for the worst case would be touched all over and count
+    // in full towards resident memory; growing doubles it once in a while instead.
+    let mut practices = PracticeAggregator::with_capacity((total_bytes / 4400) as usize + 16);
     let mut seq = 0u64;
     let mut providers: Vec<NppesRow> = Vec::with_capacity(BATCH);
     let mut orgs: Vec<Candidate> = Vec::new();
@@ -963,9 +1040,8 @@ fn produce_nppes(
             .byte_headers()
             .map_err(|e| refused("file", "bad_file", format!("{}: line 1: {e}", f.display())))?
             .clone();
-        let cols = NppesColumns::from_header(&header).map_err(|e| {
-            refused("file", "bad_file", format!("{}: {}", f.display(), e.0))
-        })?;
+        let cols = NppesColumns::from_header(&header)
+            .map_err(|e| refused("file", "bad_file", format!("{}: {}", f.display(), e.0)))?;
         let mut rec = csv::ByteRecord::new();
         let mut line = 1u64;
         loop {
@@ -990,7 +1066,7 @@ fn produce_nppes(
             }
             out.rows_read += 1;
             line = rec.position().map(|p| p.line()).unwrap_or(line + 1);
-            if out.rows_read % 65_536 == 0 {
+            if out.rows_read.is_multiple_of(65_536) {
                 if let Some(progress) = &options.progress {
                     progress(Progress {
                         rows: out.rows_read,
@@ -1045,6 +1121,8 @@ fn produce_nppes(
                 if let Some(point) = refs.zips.get(&row.zip).copied() {
                     seq += 1;
                     let bits = refs.capability_bits(&row.taxonomies);
+                    let (capabilities, main) = refs
+                        .capability_names(bits, refs.capability_of_code(row.taxonomies.first()));
                     orgs.push(Candidate {
                         id: candidate_id(version, seq),
                         kind: "organization",
@@ -1062,7 +1140,8 @@ fn produce_nppes(
                             .iter()
                             .filter_map(|c| refs.taxonomy.get(c).map(|t| t.1.clone()))
                             .collect(),
-                        capabilities: refs.capability_names(bits),
+                        capabilities,
+                        main,
                         facility_type: None,
                         ownership: None,
                         star_rating: None,
@@ -1115,6 +1194,13 @@ fn produce_nppes(
             .iter()
             .filter_map(|i| refs.display.get(usize::from(*i)).cloned())
             .collect();
+        // The main capability: that of the most common primary taxonomy among its providers.
+        let (capabilities, main) = refs.capability_names(
+            p.capabilities,
+            p.taxonomies
+                .first()
+                .and_then(|i| refs.capability_of.get(usize::from(*i)).copied().flatten()),
+        );
         let name = match specialties.first() {
             Some(s) => format!("{s} practice at {}", p.address),
             None => format!("Practice at {}", p.address),
@@ -1132,7 +1218,8 @@ fn produce_nppes(
             providers: Some(i64::from(p.providers)),
             beds: None,
             specialties,
-            capabilities: refs.capability_names(p.capabilities),
+            capabilities,
+            main,
             facility_type: None,
             ownership: None,
             star_rating: None,
@@ -1154,7 +1241,8 @@ fn produce_nppes(
         });
     }
     out.candidates = seq;
-    out.detail.insert("organizations".into(), organizations.into());
+    out.detail
+        .insert("organizations".into(), organizations.into());
     out.detail.insert("practices".into(), practice_count.into());
     out.detail.insert("deactivated".into(), deactivated.into());
     out.detail.insert("bytes".into(), total_bytes.into());
@@ -1179,14 +1267,16 @@ mod sqlite_bulk {
     /// Rows per multi-row INSERT.
     const ROWS_PER_INSERT: usize = 64;
     /// Commit after this many rows (they are invisible until the switch anyway).
-    const COMMIT_EVERY: u64 = 500_000;
+    const COMMIT_EVERY: u64 = 2_000_000;
 
     fn err(e: rusqlite::Error) -> StoreError {
         StoreError::Database(sqlx::Error::Protocol(format!("SQLite bulk write: {e}")))
     }
 
+    /// `INSERT OR FAIL`: a failing row fails the import (the transaction is rolled back), so
+    /// SQLite needs no statement journal for these multi-row statements.
     fn multi_insert(table: &str, cols: &[&str], rows: usize) -> String {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
+        let mut sql = format!("INSERT OR FAIL INTO {table} ({}) VALUES ", cols.join(", "));
         let mut n = 0;
         for r in 0..rows {
             if r > 0 {
@@ -1242,7 +1332,22 @@ mod sqlite_bulk {
         "detail",
         "facility_list",
     ];
-    const CELL_COLS: [&str; 5] = ["capability_code", "cell", "candidate_id", "source", "version"];
+    const CELL_COLS: [&str; 14] = [
+        "capability_code",
+        "cell",
+        "candidate_id",
+        "source",
+        "version",
+        "latitude",
+        "longitude",
+        "kind",
+        "name",
+        "state",
+        "providers",
+        "beds",
+        "star_rating",
+        "is_primary",
+    ];
     const ZIP_COLS: [&str; 4] = ["version", "zip", "latitude", "longitude"];
     const TAXONOMY_COLS: [&str; 7] = [
         "version",
@@ -1345,6 +1450,34 @@ mod sqlite_bulk {
         Ok(())
     }
 
+    fn open(db: &Path) -> Result<Connection, StoreError> {
+        let conn = Connection::open(db).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA synchronous = OFF; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY; \
+             PRAGMA wal_autocheckpoint = 16384;",
+        )
+        .map_err(err)?;
+        Ok(conn)
+    }
+
+    /// Deletes every row of `version`, in one transaction.
+    pub(super) fn delete_version(db: &Path, version: i64) -> Result<(), StoreError> {
+        let conn = open(db)?;
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        for table in MARKET_TABLES {
+            if let Err(e) = conn.execute(
+                &format!("DELETE FROM {table} WHERE version = ?1"),
+                [version],
+            ) {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(err(e));
+            }
+        }
+        conn.execute_batch("COMMIT").map_err(err)
+    }
+
     /// Receives batches and writes them; returns when the parser hangs up.
     pub(super) fn write(
         db: &Path,
@@ -1352,13 +1485,7 @@ mod sqlite_bulk {
         source: MarketSource,
         rx: std::sync::mpsc::Receiver<Msg>,
     ) -> Result<(), StoreError> {
-        let conn = Connection::open(db).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(err)?;
-        conn.execute_batch(
-            "PRAGMA synchronous = OFF; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(err)?;
+        let conn = open(db)?;
         conn.set_prepared_statement_cache_capacity(16);
         conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
         let src = source.as_str();
@@ -1372,29 +1499,52 @@ mod sqlite_bulk {
             let result = (|| -> Result<u64, StoreError> {
                 Ok(match &msg {
                     Msg::Providers(rows) => {
-                        insert_all(&conn, "market_providers", &PROVIDER_COLS, rows, |s, at, r| {
-                            bind_provider(s, at, version, r)
-                        })?;
+                        insert_all(
+                            &conn,
+                            "market_providers",
+                            &PROVIDER_COLS,
+                            rows,
+                            |s, at, r| bind_provider(s, at, version, r),
+                        )?;
                         rows.len() as u64
                     }
                     Msg::Candidates(rows) => {
-                        insert_all(&conn, "market_candidates", &CANDIDATE_COLS, rows, |s, at, c| {
-                            bind_candidate(s, at, src, version, c)
-                        })?;
-                        let cells: Vec<(&str, i64, i64)> = rows
+                        insert_all(
+                            &conn,
+                            "market_candidates",
+                            &CANDIDATE_COLS,
+                            rows,
+                            |s, at, c| bind_candidate(s, at, src, version, c),
+                        )?;
+                        let cells: Vec<(&str, bool, i64, &Candidate)> = rows
                             .iter()
                             .flat_map(|c| {
                                 let cell = geo::cell(c.point);
-                                c.capabilities.iter().map(move |cap| (cap.as_str(), cell, c.id))
+                                c.offers().map(move |(cap, main)| (cap, main, cell, c))
                             })
                             .collect();
-                        insert_all(&conn, "market_candidate_cells", &CELL_COLS, &cells, |s, at, x| {
-                            s.raw_bind_parameter(at, x.0)?;
-                            s.raw_bind_parameter(at + 1, x.1)?;
-                            s.raw_bind_parameter(at + 2, x.2)?;
-                            s.raw_bind_parameter(at + 3, src)?;
-                            s.raw_bind_parameter(at + 4, version)
-                        })?;
+                        insert_all(
+                            &conn,
+                            "market_candidate_cells",
+                            &CELL_COLS,
+                            &cells,
+                            |s, at, &(cap, main, cell, c)| {
+                                s.raw_bind_parameter(at, cap)?;
+                                s.raw_bind_parameter(at + 1, cell)?;
+                                s.raw_bind_parameter(at + 2, c.id)?;
+                                s.raw_bind_parameter(at + 3, src)?;
+                                s.raw_bind_parameter(at + 4, version)?;
+                                s.raw_bind_parameter(at + 5, c.point.latitude)?;
+                                s.raw_bind_parameter(at + 6, c.point.longitude)?;
+                                s.raw_bind_parameter(at + 7, c.kind)?;
+                                s.raw_bind_parameter(at + 8, c.name.as_str())?;
+                                s.raw_bind_parameter(at + 9, c.state.as_str())?;
+                                s.raw_bind_parameter(at + 10, c.providers)?;
+                                s.raw_bind_parameter(at + 11, c.beds)?;
+                                s.raw_bind_parameter(at + 12, c.star_rating)?;
+                                s.raw_bind_parameter(at + 13, i64::from(main))
+                            },
+                        )?;
                         rows.len() as u64
                     }
                     Msg::Zips(rows) => {
@@ -1407,15 +1557,21 @@ mod sqlite_bulk {
                         rows.len() as u64
                     }
                     Msg::Taxonomy(rows) => {
-                        insert_all(&conn, "market_taxonomy", &TAXONOMY_COLS, rows, |s, at, t| {
-                            s.raw_bind_parameter(at, version)?;
-                            s.raw_bind_parameter(at + 1, t.code.as_str())?;
-                            s.raw_bind_parameter(at + 2, t.grouping.as_str())?;
-                            s.raw_bind_parameter(at + 3, t.classification.as_str())?;
-                            s.raw_bind_parameter(at + 4, t.specialization.as_str())?;
-                            s.raw_bind_parameter(at + 5, t.display_name.as_str())?;
-                            s.raw_bind_parameter(at + 6, t.capability.as_deref())
-                        })?;
+                        insert_all(
+                            &conn,
+                            "market_taxonomy",
+                            &TAXONOMY_COLS,
+                            rows,
+                            |s, at, t| {
+                                s.raw_bind_parameter(at, version)?;
+                                s.raw_bind_parameter(at + 1, t.code.as_str())?;
+                                s.raw_bind_parameter(at + 2, t.grouping.as_str())?;
+                                s.raw_bind_parameter(at + 3, t.classification.as_str())?;
+                                s.raw_bind_parameter(at + 4, t.specialization.as_str())?;
+                                s.raw_bind_parameter(at + 5, t.display_name.as_str())?;
+                                s.raw_bind_parameter(at + 6, t.capability.as_deref())
+                            },
+                        )?;
                         rows.len() as u64
                     }
                 })
@@ -1447,7 +1603,6 @@ mod sqlite_bulk {
 
 mod pg_bulk {
     use super::*;
-    use std::fmt::Write as _;
 
     /// Appends one COPY text field (`\N` for NULL; backslash, tab and line breaks escaped).
     fn field(buf: &mut String, v: Option<&str>) {
@@ -1571,9 +1726,27 @@ mod pg_bulk {
                             c.facility_list,
                         ],
                     );
-                    let cell = geo::cell(c.point);
-                    for cap in &c.capabilities {
-                        let _ = writeln!(cells, "{cap}\t{cell}\t{id}\t{src}\t{v}");
+                    let cell = geo::cell(c.point).to_string();
+                    for (cap, main) in c.offers() {
+                        row(
+                            &mut cells,
+                            &[
+                                Some(cap),
+                                Some(&cell),
+                                Some(&id),
+                                Some(src),
+                                Some(&v),
+                                Some(&lat),
+                                Some(&lon),
+                                Some(c.kind),
+                                Some(&c.name),
+                                Some(&c.state),
+                                providers.as_deref(),
+                                beds.as_deref(),
+                                stars.as_deref(),
+                                Some(if main { "1" } else { "0" }),
+                            ],
+                        );
                     }
                 }
                 copy(
@@ -1587,7 +1760,8 @@ mod pg_bulk {
                 if !cells.is_empty() {
                     copy(
                         conn,
-                        "COPY market_candidate_cells (capability_code, cell, candidate_id, source, version) FROM STDIN",
+                        "COPY market_candidate_cells (capability_code, cell, candidate_id, source, version, latitude, \
+                         longitude, kind, name, state, providers, beds, star_rating, is_primary) FROM STDIN",
                         cells,
                     )
                     .await?;

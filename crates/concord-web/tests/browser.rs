@@ -1642,3 +1642,115 @@ async fn meeting_and_review_decision_in_a_real_browser() {
     b.close().await;
     drop(driver);
 }
+
+/// Partner discovery in a real browser, over the real sample data shipped in `data/market/`: from
+/// an organization's page to a market scan for dental care (a scan for nothing refused next to the
+/// capability first), the plot and the ranked table, "evaluate" on the best candidate, the private
+/// fit scorecard (price named as deliberately not a criterion), a judgement, and promotion to a
+/// partnership in `exploring`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn market_scan_scorecard_and_promotion_in_a_real_browser() {
+    let Some((driver, b)) = open_browser().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, "browser_discovery")
+        .await
+        .expect("sqlite app");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/market");
+    concord_storage::market_import::import_shipped_samples(&app.store, &dir)
+        .await
+        .expect("shipped samples");
+    let (status, org) = app
+        .post_json(
+            "/api/v1/organizations",
+            &json!({ "name": "Hartford Primary Care", "kind": "physician_group",
+                     "address": { "city": "Hartford", "state": "CT", "zip": "06106" } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{org}");
+    let id = org["id"].as_i64().expect("org id");
+
+    b.goto(&app.url("/sign-in")).await;
+    b.fill("#f-email", "admin@home.example").await;
+    b.fill("#f-password", common::PASSWORD).await;
+    b.submit().await;
+    b.wait_for_text("#who-org", "Home Health System").await;
+
+    // From the organization's page to the scan around it.
+    b.goto(&app.url(&format!("/organizations/{id}"))).await;
+    let scan = b.wait_for(&format!("a[href=\"/market?org={id}\"]")).await;
+    b.click(&scan).await;
+    b.wait_for_text("main h1", "Market scan").await;
+
+    // Scanning for nothing (no capability, no partnership type) is refused next to the input.
+    let go = b.wait_for("form.market-form button[type=\"submit\"]").await;
+    b.click(&go).await;
+    b.wait_for("#e-capability").await;
+    assert!(b.find_all("svg.chart").await.is_empty());
+
+    // Dental care within 25 miles: the plot and the ranked table, with reasons.
+    b.choose("#capability", "dental").await;
+    b.fill("#radius_miles", "25").await;
+    let go = b.wait_for("form.market-form button[type=\"submit\"]").await;
+    b.click(&go).await;
+    b.wait_for_text(
+        "#scan-summary",
+        "candidates offering Dental care within 25 miles",
+    )
+    .await;
+    assert!(
+        !b.find_all("svg.chart circle.plot-dot").await.is_empty(),
+        "dots on the plot: {}",
+        b.describe().await
+    );
+    let table = b.text_of("main table").await;
+    assert!(table.contains("miles"), "{table}");
+
+    // Evaluate the best-ranked candidate: a private scorecard.
+    let evaluate = b.wait_for("a[href^=\"/scorecards/new?\"]").await;
+    b.click(&evaluate).await;
+    b.submit().await;
+    b.wait_for("#sc-total").await;
+    let page = b.text_of("main").await;
+    assert!(page.to_lowercase().contains("price"), "{page}");
+    assert!(page.contains("Strategic alignment") && page.contains("Geographic fit"));
+    let before = b.text_of("#sc-total").await;
+
+    // A judgement with its evidence raises the total.
+    b.choose("#j_strategic_alignment", "5").await;
+    b.fill(
+        "#e_strategic_alignment",
+        "Both want diabetic patients seen by a dentist every year",
+    )
+    .await;
+    let save = b
+        .wait_for("form[action$=\"/judgements\"] button[type=\"submit\"]")
+        .await;
+    b.click(&save).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let now = b.text_of("#sc-total").await;
+        if now != before && !now.is_empty() {
+            let (x, y): (f64, f64) = (
+                before.trim().parse().unwrap_or(0.0),
+                now.trim().parse().unwrap_or(0.0),
+            );
+            assert!(y > x, "total {before} -> {now}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "total stayed {before}");
+        tokio::time::sleep(POLL).await;
+    }
+
+    // Promotion: the candidate joins the ecosystem and a partnership starts in `exploring`.
+    b.choose("#promote-type", "horizontally_adjacent").await;
+    let promote = b
+        .wait_for("form[action$=\"/promote\"] button[type=\"submit\"]")
+        .await;
+    b.click(&promote).await;
+    b.wait_for_text("main", "Exploring").await;
+    assert!(b.current_url().await.contains("/partnerships/"));
+
+    b.close().await;
+    drop(driver);
+}

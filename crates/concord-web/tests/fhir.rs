@@ -216,7 +216,7 @@ on_both!(the_export_is_a_sound_bundle_of_my_view_only, |app| {
     assert!(a1["period"]["start"].as_str().unwrap().len() == 10);
     assert_eq!(
         affs.iter()
-            .filter(|a| a["identifier"][0]["value"] == p2.to_string())
+            .filter(|a| a["identifier"][0]["value"].as_str() == Some(&*p2.to_string()))
             .count(),
         2
     );
@@ -635,4 +635,48 @@ on_both!(the_fhir_page_exports_imports_and_reports, |app| {
     .unwrap();
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("Organization[0].name"));
+});
+
+on_both!(a_single_affiliation_refers_by_local_id_or_npi, |app| {
+    let (s, o) = app
+        .post_json(
+            "/api/v1/organizations",
+            &json!({ "name": "Ocean State Labs", "kind": "lab_imaging", "npi": "1743512349" }),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let lab = o["id"].as_i64().unwrap();
+    let aff = json!({
+        "resourceType": "OrganizationAffiliation",
+        "organization": { "reference": format!("Organization/{}", app.home) },
+        "participatingOrganization": {
+            "identifier": { "system": NPI_SYSTEM, "value": "1743512349" }
+        },
+        "code": [{ "coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/organization-role",
+            "code": "diagnostics" }] }]
+    });
+    let (s, r) = import(&app, &aff).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["partnerships"][0]["type"], "ancillary_service");
+    let pid = r["partnerships"][0]["partnership_id"].as_i64().unwrap();
+    let (_, p) = app.get_json(&format!("/api/v1/partnerships/{pid}")).await;
+    assert_eq!(p["parties"][0]["organization_id"], app.home);
+    assert_eq!(p["parties"][1]["organization_id"], lab);
+    assert_eq!(p["parties"][1]["role"], "Participating organization");
+    // A local id whose display names someone else does not resolve to it.
+    let mut wrong = aff.clone();
+    wrong["participatingOrganization"] =
+        json!({ "reference": format!("Organization/{lab}"), "display": "Somebody Else" });
+    let (s, p) = import(&app, &wrong).await;
+    assert_eq!(s, 422, "{p}");
+    assert_eq!(
+        p["errors"][0]["field"],
+        "OrganizationAffiliation[0].participatingOrganization"
+    );
+    // A reference to something that is not an Organization.
+    wrong["participatingOrganization"] = json!({ "reference": "Practitioner/f001" });
+    let (s, p) = import(&app, &wrong).await;
+    assert_eq!(s, 422, "{p}");
+    assert_eq!(p["errors"][0]["code"], "invalid_reference");
 });

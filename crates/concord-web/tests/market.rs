@@ -436,8 +436,10 @@ on_both_with_db!(only_the_active_import_is_read, |app, url| {
     exec(
         &url,
         &format!(
-            "INSERT INTO market_candidate_cells (capability_code, cell, candidate_id, source, version) \
-             VALUES ('dental', {cell}, 987654321, 'nppes', 999999)"
+            "INSERT INTO market_candidate_cells (capability_code, cell, candidate_id, source, version, \
+             latitude, longitude, kind, name, state, providers, is_primary) \
+             VALUES ('dental', {cell}, 987654321, 'nppes', 999999, 41.76, -72.68, 'practice', \
+             'Next Import Dental', 'CT', 40, 1)"
         ),
     )
     .await;

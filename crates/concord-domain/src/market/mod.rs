@@ -5,7 +5,7 @@ pub mod adjacency;
 pub mod ecosystem_map;
 pub mod geo;
 pub mod nppes;
-pub mod reference;
 pub mod plot;
+pub mod reference;
 pub mod scan;
 pub mod scorecard;

@@ -200,15 +200,22 @@ impl NppesRow {
             return Err(RowError::new(
                 line,
                 cols.zip_column(),
-                format!("ZIP {} has no centroid in the imported ZIP source", self.zip),
+                format!(
+                    "ZIP {} has no centroid in the imported ZIP source",
+                    self.zip
+                ),
             ));
         }
         Ok(())
     }
 }
 
+/// Not a date NPPES writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadDate;
+
 /// Parses an NPPES date (`MM/DD/YYYY`, also ISO `YYYY-MM-DD`). Empty → `Ok(None)`.
-pub fn parse_date(s: &str) -> Result<Option<NaiveDate>, ()> {
+pub fn parse_date(s: &str) -> Result<Option<NaiveDate>, BadDate> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -216,7 +223,7 @@ pub fn parse_date(s: &str) -> Result<Option<NaiveDate>, ()> {
     NaiveDate::parse_from_str(s, "%m/%d/%Y")
         .or_else(|_| NaiveDate::parse_from_str(s, "%Y-%m-%d"))
         .map(Some)
-        .map_err(|_| ())
+        .map_err(|_| BadDate)
 }
 
 /// Parses one data row. `line` is the line the record starts on (for the error).
@@ -259,8 +266,13 @@ pub fn parse_row(
         .map_err(|e| RowError::new(line, cols.name(cols.npi), format!("{npi_raw:?}: {e}")))?;
     let date = |i: usize| -> Result<Option<NaiveDate>, RowError> {
         let s = field(i)?;
-        parse_date(&s)
-            .map_err(|_| RowError::new(line, cols.name(i), format!("{s:?} is not a date (MM/DD/YYYY)")))
+        parse_date(&s).map_err(|_| {
+            RowError::new(
+                line,
+                cols.name(i),
+                format!("{s:?} is not a date (MM/DD/YYYY)"),
+            )
+        })
     };
     let mut deactivated_on = date(cols.deactivated)?;
     if let (Some(d), Some(ri)) = (deactivated_on, cols.reactivated) {
@@ -320,7 +332,11 @@ pub fn parse_row(
         String::new()
     } else {
         zip5(&postal).ok_or_else(|| {
-            RowError::new(line, cols.name(cols.postal), format!("{postal:?} is not a ZIP code"))
+            RowError::new(
+                line,
+                cols.name(cols.postal),
+                format!("{postal:?} is not a ZIP code"),
+            )
         })?
     };
     let mut taxonomies: Vec<String> = Vec::with_capacity(2);

@@ -43,7 +43,10 @@ impl PostacuteList {
     /// The list a shipped file holds, from its name (`home_health_agencies.csv` → home health).
     pub fn from_file_name(name: &str) -> Option<PostacuteList> {
         let stem = name.rsplit(['/', '\\']).next().unwrap_or(name);
-        let stem = stem.strip_suffix(".csv").unwrap_or(stem).to_ascii_lowercase();
+        let stem = stem
+            .strip_suffix(".csv")
+            .unwrap_or(stem)
+            .to_ascii_lowercase();
         PostacuteList::ALL
             .iter()
             .copied()
@@ -107,7 +110,11 @@ impl std::fmt::Display for RowError {
         if self.column.is_empty() {
             write!(f, "line {}: {}", self.line, self.message)
         } else {
-            write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+            write!(
+                f,
+                "line {}, column {}: {}",
+                self.line, self.column, self.message
+            )
         }
     }
 }
@@ -154,7 +161,11 @@ impl Header {
             .clone();
         let names: Vec<String> = rec
             .iter()
-            .map(|b| decode(b, encoding).map(|s| s.into_owned()).unwrap_or_default())
+            .map(|b| {
+                decode(b, encoding)
+                    .map(|s| s.into_owned())
+                    .unwrap_or_default()
+            })
             .collect();
         let mut index = HashMap::new();
         for (i, n) in names.iter().enumerate() {
@@ -184,7 +195,10 @@ impl Header {
     }
 
     fn name(&self, i: usize) -> &str {
-        self.names.get(i).map(|s| s.trim_start_matches('\u{feff}')).unwrap_or("")
+        self.names
+            .get(i)
+            .map(|s| s.trim_start_matches('\u{feff}'))
+            .unwrap_or("")
     }
 }
 
@@ -275,7 +289,11 @@ impl Fields {
 /// The first five digits of a ZIP or ZIP+4 (`06106-1234` → `06106`; `6106` → `06106`, as
 /// spreadsheets drop leading zeros). `None` when it is not a ZIP.
 pub fn zip5(raw: &str) -> Option<String> {
-    let digits: String = raw.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = raw
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     let rest = &raw.trim()[digits.len()..];
     if !(rest.is_empty() || rest.starts_with('-')) {
         return None;
@@ -375,9 +393,19 @@ impl CapabilityMap {
     pub fn parse(text: &str) -> Result<CapabilityMap, Vec<RowError>> {
         let mut map = CapabilityMap::default();
         let mut errors = Vec::new();
-        let parsed = each_row(text.as_bytes(), Encoding::Utf8, |_| Ok(()), |_, _: &(), f, line| {
-            Ok((line, f.get(0).to_string(), f.get(1).to_string(), f.get(2).to_string()))
-        })
+        let parsed = each_row(
+            text.as_bytes(),
+            Encoding::Utf8,
+            |_| Ok(()),
+            |_, _: &(), f, line| {
+                Ok((
+                    line,
+                    f.get(0).to_string(),
+                    f.get(1).to_string(),
+                    f.get(2).to_string(),
+                ))
+            },
+        )
         .map_err(|e| vec![RowError::new(1, "", e.0)])?;
         errors.extend(parsed.errors);
         for (line, kind, value, cap) in parsed.rows {
@@ -549,9 +577,11 @@ pub fn parse_taxonomy<R: Read>(
         fresh
     });
     for d in dups {
-        parsed
-            .errors
-            .push(RowError::new(0, "Code", format!("{d} appears more than once")));
+        parsed.errors.push(RowError::new(
+            0,
+            "Code",
+            format!("{d} appears more than once"),
+        ));
     }
     Ok(parsed)
 }
@@ -596,7 +626,8 @@ pub fn parse_hospitals<R: Read>(
                 h.require(&["City/Town", "City"])?,
                 h.require(&["State"])?,
                 h.require(&["ZIP Code", "ZIP"])?,
-                h.find(&["County/Parish", "County Name"]).unwrap_or(usize::MAX),
+                h.find(&["County/Parish", "County Name"])
+                    .unwrap_or(usize::MAX),
                 h.require(&["Hospital Type"])?,
                 h.require(&["Hospital Ownership"])?,
                 h.require(&["Emergency Services"])?,

@@ -17,7 +17,7 @@
 //! - **rating** (up to 15): the CMS overall star rating out of 5; without a rating, half marks.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -492,9 +492,73 @@ fn compare(sort: ScanSort, a: &ScanResult, b: &ScanResult) -> Ordering {
         .then(a.candidate.id.cmp(&b.candidate.id))
 }
 
+/// One row of the radius index: a candidate offering one capability, and whether that capability
+/// is the candidate's main one (its primary taxonomy's). Storage reads these without the
+/// candidate's details ([`Candidate::summary`]) and fills in those of the page shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    pub candidate: Candidate,
+    pub capability: CapabilityCode,
+    pub primary: bool,
+}
+
+impl Candidate {
+    /// A candidate with only what ranking, sorting, filtering and the plot use: id, source, kind,
+    /// name, state, location, providers, beds and star rating. The rest (reference, address, city,
+    /// ZIP, specialties, capabilities, facility type, ownership) is left empty, to be filled for
+    /// the page shown.
+    #[allow(clippy::too_many_arguments)]
+    pub fn summary(
+        id: i64,
+        source: String,
+        kind: CandidateKind,
+        name: String,
+        state: String,
+        location: Point,
+        providers: Option<u32>,
+        beds: Option<u32>,
+        star_rating: Option<u8>,
+    ) -> Candidate {
+        Candidate {
+            id,
+            source,
+            kind,
+            reference: String::new(),
+            name,
+            address: String::new(),
+            city: String::new(),
+            state,
+            zip: String::new(),
+            location,
+            providers,
+            beds,
+            specialties: Vec::new(),
+            capabilities: Vec::new(),
+            facility_type: None,
+            ownership: None,
+            star_rating,
+        }
+    }
+
+    /// Its offers (one per capability), the first of its capabilities being the main one.
+    pub fn offers(self) -> Vec<Offer> {
+        let main = self.capabilities.first().cloned();
+        self.capabilities
+            .clone()
+            .into_iter()
+            .map(|capability| Offer {
+                primary: main.as_ref() == Some(&capability),
+                capability,
+                candidate: self.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Keeps the candidates within `radius` miles of `origin` that offer a `wanted` capability and
 /// pass the filters, scores them and sorts them. A candidate listed twice (once per matching
 /// capability) is kept once. Reasons are left empty: [`explain`] fills them for the page shown.
+/// The main capability of each candidate is the first of its `capabilities`.
 pub fn rank(
     origin: Point,
     radius: f64,
@@ -503,38 +567,75 @@ pub fn rank(
     sort: ScanSort,
     candidates: impl IntoIterator<Item = Candidate>,
 ) -> Vec<ScanResult> {
-    let mut seen = HashSet::new();
-    let mut out: Vec<ScanResult> = Vec::new();
-    for c in candidates {
-        let distance = distance_miles(origin, c.location);
-        if distance > radius || !filters.accepts(&c) {
+    rank_offers(
+        origin,
+        radius,
+        wanted,
+        filters,
+        sort,
+        candidates.into_iter().flat_map(Candidate::offers),
+    )
+}
+
+/// [`rank`] over the rows of the radius index: a candidate's matched capabilities are those of its
+/// offers that are wanted (in the order of `wanted`), and it is a primary match when one of those
+/// is flagged as its main capability. Offers of capabilities not wanted are ignored; a candidate
+/// is kept once however many of its offers match (the offers of one id describe one candidate).
+pub fn rank_offers(
+    origin: Point,
+    radius: f64,
+    wanted: &[CapabilityCode],
+    filters: &ScanFilters,
+    sort: ScanSort,
+    offers: impl IntoIterator<Item = Offer>,
+) -> Vec<ScanResult> {
+    // Candidate id → (index in `kept`, matched capabilities as a bit set over `wanted`).
+    let mut at: HashMap<i64, usize> = HashMap::new();
+    let mut kept: Vec<(Candidate, f64, u128, bool)> = Vec::new();
+    for o in offers {
+        let Some(w) = wanted.iter().position(|w| *w == o.capability) else {
+            continue;
+        };
+        let bit = 1u128 << w.min(127);
+        if let Some(&i) = at.get(&o.candidate.id) {
+            let k = &mut kept[i];
+            k.2 |= bit;
+            k.3 |= o.primary;
             continue;
         }
-        let matched: Vec<CapabilityCode> = wanted
-            .iter()
-            .filter(|w| c.capabilities.contains(w))
-            .cloned()
-            .collect();
-        if matched.is_empty() || !seen.insert(c.id) {
+        let distance = distance_miles(origin, o.candidate.location);
+        if distance > radius || !filters.accepts(&o.candidate) {
             continue;
         }
-        let primary = c.capabilities.first().is_some_and(|m| wanted.contains(m));
-        let parts = score_parts(distance, radius, &c, primary);
-        out.push(ScanResult {
-            distance_miles: round1(distance),
-            score: round1(parts.total()),
-            score_parts: ScoreParts {
-                proximity: round1(parts.proximity),
-                size: round1(parts.size),
-                centrality: round1(parts.centrality),
-                rating: round1(parts.rating),
-            },
-            matched,
-            primary_match: primary,
-            reasons: Vec::new(),
-            candidate: c,
-        });
+        at.insert(o.candidate.id, kept.len());
+        kept.push((o.candidate, distance, bit, o.primary));
     }
+    let mut out: Vec<ScanResult> = kept
+        .into_iter()
+        .map(|(c, distance, bits, primary)| {
+            let matched: Vec<CapabilityCode> = wanted
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1u128 << (*i).min(127)) != 0)
+                .map(|(_, w)| w.clone())
+                .collect();
+            let parts = score_parts(distance, radius, &c, primary);
+            ScanResult {
+                distance_miles: round1(distance),
+                score: round1(parts.total()),
+                score_parts: ScoreParts {
+                    proximity: round1(parts.proximity),
+                    size: round1(parts.size),
+                    centrality: round1(parts.centrality),
+                    rating: round1(parts.rating),
+                },
+                matched,
+                primary_match: primary,
+                reasons: Vec::new(),
+                candidate: c,
+            }
+        })
+        .collect();
     out.sort_by(|a, b| compare(sort, a, b));
     out
 }
@@ -600,6 +701,9 @@ string_enum! {
 }
 
 /// A scan, run: every qualifying candidate in order (reasons not yet filled), with what was asked.
+/// Only the results of the page asked for (`query.page`) carry their candidate's details; the
+/// others are [`Candidate::summary`]s (enough for sorting, filtering and the plot), with
+/// `capabilities` listing the matched ones.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanRun {
     pub query: ScanQuery,
@@ -685,6 +789,7 @@ impl ScanRun {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::HashSet;
 
     fn code(s: &str) -> CapabilityCode {
         CapabilityCode::parse(s).unwrap()
@@ -889,6 +994,56 @@ mod tests {
     }
 
     #[test]
+    fn offers_carry_the_main_capability() {
+        let c = candidate(1, 41.76, -72.68, &["primary_care"]);
+        let offer = |cap: &str, primary: bool| Offer {
+            candidate: c.clone(),
+            capability: code(cap),
+            primary,
+        };
+        let wanted = [code("podiatry"), code("dental")];
+        let f = ScanFilters::default();
+        // Two wanted capabilities: kept once, matched in the order asked, primary from the flag.
+        let ranked = rank_offers(
+            HARTFORD,
+            25.0,
+            &wanted,
+            &f,
+            ScanSort::Score,
+            vec![
+                offer("dental", true),
+                offer("primary_care", false),
+                offer("podiatry", false),
+            ],
+        );
+        assert_eq!(ranked.len(), 1);
+        assert_eq!(ranked[0].matched, wanted.to_vec());
+        assert!(ranked[0].primary_match);
+        assert_eq!(ranked[0].score_parts.centrality, CENTRALITY_POINTS);
+        // The main capability is not wanted: a secondary match, whatever the order of the rows.
+        let ranked = rank_offers(
+            HARTFORD,
+            25.0,
+            &wanted,
+            &f,
+            ScanSort::Score,
+            vec![offer("primary_care", true), offer("dental", false)],
+        );
+        assert!(!ranked[0].primary_match);
+        assert_eq!(ranked[0].matched, vec![code("dental")]);
+        // Only offers of unwanted capabilities: nothing.
+        assert!(rank_offers(
+            HARTFORD,
+            25.0,
+            &wanted,
+            &f,
+            ScanSort::Score,
+            vec![offer("primary_care", true)]
+        )
+        .is_empty());
+    }
+
+    #[test]
     fn filters_and_sorts() {
         let mut a = candidate(1, 41.76, -72.68, &["dental"]);
         a.name = "Bright Smiles".into();
@@ -1041,6 +1196,27 @@ mod tests {
                 .map(|c| c.id)
                 .collect();
             prop_assert_eq!(ids, qualifying);
+        }
+
+        /// Ranking a candidate's offers (as storage reads them) gives what ranking the candidate
+        /// gives, its first capability being the main one.
+        #[test]
+        fn offers_rank_like_candidates(
+            cands in proptest::collection::vec(arb_candidate(), 0..30),
+            sort in arb_sort(),
+            two in any::<bool>(),
+        ) {
+            let mut cands = cands;
+            let mut seen = HashSet::new();
+            cands.retain(|c| seen.insert(c.id));
+            let wanted = if two { vec![code("dental"), code("podiatry")] } else { vec![code("dental")] };
+            let f = ScanFilters::default();
+            let a = rank(HARTFORD, 40.0, &wanted, &f, sort, cands.clone());
+            let b = rank_offers(
+                HARTFORD, 40.0, &wanted, &f, sort,
+                cands.into_iter().flat_map(Candidate::offers).rev(),
+            );
+            prop_assert_eq!(a, b);
         }
 
         /// A candidate moved closer never drops below one it used to outrank (score order).

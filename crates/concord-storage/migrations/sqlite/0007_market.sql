@@ -89,12 +89,27 @@ CREATE TABLE market_candidates (
 CREATE INDEX market_candidates_by_ref ON market_candidates (source, version, ref);
 
 -- The radius index: one row per candidate and capability, keyed by the grid cell of its location
--- (concord_domain::market::geo::cell).
+-- (concord_domain::market::geo::cell). It is COVERING: it carries copies of everything a scan
+-- ranks, sorts and filters on, so the candidates of a radius are one primary-key range read per
+-- cell (the rows of a WITHOUT ROWID table are the primary key's b-tree), and market_candidates is
+-- read only for the page shown.
 CREATE TABLE market_candidate_cells (
     capability_code TEXT NOT NULL,
     cell            INTEGER NOT NULL,
     candidate_id    INTEGER NOT NULL,
     source          TEXT NOT NULL,
     version         INTEGER NOT NULL,
+    -- Copies of the candidate's columns of the same names.
+    latitude        REAL NOT NULL,
+    longitude       REAL NOT NULL,
+    kind            TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    providers       INTEGER,
+    beds            INTEGER,
+    star_rating     INTEGER,
+    -- Whether this capability is the candidate's main one (that of its primary taxonomy; for a
+    -- practice, of the most common primary taxonomy among its providers).
+    is_primary      INTEGER NOT NULL,  -- 1 or 0
     PRIMARY KEY (capability_code, cell, candidate_id)
 ) WITHOUT ROWID;

@@ -435,12 +435,7 @@ pub fn routes() -> Vec<RouteDef> {
             Ecosystem,
             get(market::candidates),
         ),
-        r(
-            M::GET,
-            "/market/adjacency",
-            Ecosystem,
-            get(adjacency::get),
-        ),
+        r(M::GET, "/market/adjacency", Ecosystem, get(adjacency::get)),
         r(M::GET, "/fhir/export", Own, get(fhir::export)),
         r(
             M::POST,

@@ -18,6 +18,9 @@ use crate::auth::PageAuth;
 use crate::extract::Form;
 use crate::AppState;
 
+/// Room left and right of the rings for labels (SVG units).
+const LABEL_ROOM: f64 = 150.0;
+
 struct KindCheck {
     value: &'static str,
     label: &'static str,
@@ -62,6 +65,9 @@ struct MapPage {
     active: &'static str,
     chrome: Chrome,
     size: f64,
+    /// The drawing is widened on both sides so labels of the outer ring fit.
+    view_x: f64,
+    view_w: f64,
     center: NodeView,
     nodes: Vec<NodeView>,
     edges: Vec<EdgeView>,
@@ -229,6 +235,8 @@ pub async fn show(
             active: "ecosystem",
             chrome: Chrome::load(&s, &who).await?,
             size: map.size,
+            view_x: -LABEL_ROOM,
+            view_w: map.size + 2.0 * LABEL_ROOM,
             center: node_view(&map.center, map.size),
             nodes: map.nodes.iter().map(|n| node_view(n, map.size)).collect(),
             edges,

@@ -367,12 +367,7 @@ pub fn routes() -> Vec<RouteDef> {
             post(journeys::address_feedback),
         ),
         r(M::GET, "/market", Ecosystem, get(market::show)),
-        r(
-            M::GET,
-            "/market/adjacency",
-            Ecosystem,
-            get(adjacency::show),
-        ),
+        r(M::GET, "/market/adjacency", Ecosystem, get(adjacency::show)),
         r(M::GET, "/fhir", Own, get(fhir::show)),
         r(
             M::POST,
