@@ -554,7 +554,9 @@ pub async fn load_on(store: &Store, today: NaiveDate) -> Result<String, String> 
         .map_err(|e| format!("demo reviews: {e}"))?;
     activity.reviews_open += scheduled.len();
     let market = load_market(store).await?;
+    let discovery = load_discovery(store, &people, &ids).await?;
     Ok(market
+        + &discovery
         + &format!(
         "Demo loaded: {} organizations, {} partnerships, {} charters ({} in force, {} draft{} awaiting signatures), {} journey{} ({} trial run{}, {} open gap{}), {} ledger entries in {} partnerships ({} correction{}), {} meeting{} ({} action item{}), {} review{} ({} closed, {} open, {} of them opened as scheduled).\nSign in with any of these accounts; the password of each is {DEMO_PASSWORD}\n{}",
         data.organizations.len(),
@@ -1548,5 +1550,105 @@ async fn load_market(store: &Store) -> Result<String, String> {
         "Market data: {candidates} candidates (NPPES organizations and practices, hospitals, post-acute facilities) from {}, {rejected} rows without a ZIP centroid or otherwise rejected, in {:.1} s.\n",
         dir.display(),
         started.elapsed().as_secs_f64()
+    ))
+}
+
+/// A little discovery work over the shipped public data, so the scorecards, competitors and
+/// ecosystem-map pages show what they are for: Elm City Family Medicine Collaborative scans for
+/// dental care within 25 miles and starts private fit scorecards for the two best-ranked
+/// candidates (judging the first), and Quinnehtuk Valley Health marks a competitor. Skipped when
+/// the market data was not found.
+async fn load_discovery(
+    store: &Store,
+    people: &People,
+    ids: &[(String, OrgId)],
+) -> Result<String, String> {
+    use concord_domain::market::scan::ScanParams;
+    use concord_domain::market::scorecard::{
+        CompetitorInput, JudgementInput, JudgementsInput, NewScorecardInput,
+    };
+
+    if market_data_dir().is_none() {
+        return Ok(String::new());
+    }
+    let org = |name: &str| {
+        ids.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+            .ok_or_else(|| format!("the demo has no organization {name}"))
+    };
+    let act = |org_id: OrgId, name: &'static str| async move {
+        let user = people
+            .admins
+            .iter()
+            .find(|(o, _)| *o == org_id)
+            .map(|(_, u)| *u)
+            .ok_or_else(|| format!("{name} has no demo account"))?;
+        let acting = store
+            .acting(user, org_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the demo admin cannot act for {name}"))?;
+        Ok::<Actor, String>(Actor::person("demo", &acting, None))
+    };
+
+    let elm_city = org("Elm City Family Medicine Collaborative")?;
+    let elm = act(elm_city, "Elm City Family Medicine Collaborative").await?;
+    let scan = store
+        .market_scan(&ScanParams {
+            org: Some(elm_city.0.to_string()),
+            capability: Some("dental".to_string()),
+            radius_miles: Some("25".to_string()),
+            ..ScanParams::default()
+        })
+        .await
+        .map_err(|e| format!("demo market scan: {e}"))?;
+    let mut scorecards = 0;
+    for (i, found) in scan.results.iter().take(2).enumerate() {
+        let card = store
+            .create_scorecard(
+                &elm,
+                &NewScorecardInput {
+                    source: Some(found.candidate.source.clone()),
+                    reference: Some(found.candidate.reference.clone()),
+                    ..NewScorecardInput::default()
+                },
+            )
+            .await
+            .map_err(|e| format!("demo scorecard for {}: {e}", found.candidate.name))?;
+        if i == 0 {
+            let mut criteria = std::collections::BTreeMap::new();
+            criteria.insert(
+                "strategic_alignment".to_string(),
+                JudgementInput {
+                    judgement: Some(4),
+                    evidence: "Both want every patient with diabetes to see a dentist once a year."
+                        .to_string(),
+                },
+            );
+            store
+                .update_judgements(&elm, card.id, &JudgementsInput { criteria })
+                .await
+                .map_err(|e| format!("demo judgement: {e}"))?;
+        }
+        scorecards += 1;
+    }
+
+    let quinnehtuk = org("Quinnehtuk Valley Health")?;
+    let valley = act(quinnehtuk, "Quinnehtuk Valley Health").await?;
+    store
+        .add_competitor(
+            &valley,
+            &CompetitorInput {
+                organization_id: org("Ashgrove Community Hospital")?.0,
+                note: "Competes for the same commercially insured patients in the valley."
+                    .to_string(),
+            },
+        )
+        .await
+        .map_err(|e| format!("demo competitor: {e}"))?;
+    Ok(format!(
+        "Discovery: {} dental candidates within 25 miles of Elm City Family Medicine Collaborative, {scorecards} fit scorecards started; 1 competitor marked by Quinnehtuk Valley Health.\n",
+        scan.results.len()
     ))
 }

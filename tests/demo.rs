@@ -82,6 +82,29 @@ async fn check(store: Store) {
         in_sample_states * 2 > orgs.len(),
         "most organizations are in CT, MA or RI"
     );
+    // Discovery: the shipped public data answers a scan around a demo organization in each of
+    // the sample's states, and Elm City's scorecards were started from one.
+    assert!(summary.contains("2 fit scorecards started"), "{summary}");
+    for state in ["CT", "MA", "RI"] {
+        let o = orgs
+            .iter()
+            .find(|o| o.profile.address.state.as_deref() == Some(state))
+            .expect("a demo organization in each state");
+        let run = store
+            .market_scan(&concord_domain::market::scan::ScanParams {
+                org: Some(o.id.0.to_string()),
+                capability: Some("primary_care".to_string()),
+                radius_miles: Some("50".to_string()),
+                ..Default::default()
+            })
+            .await
+            .expect("scan");
+        assert!(
+            !run.results.is_empty(),
+            "primary care near {}",
+            o.profile.name
+        );
+    }
     let operator = Actor::new("test");
     let all = store
         .list_partnerships(
