@@ -273,9 +273,11 @@ fn the_shipped_capability_map_names_catalogue_capabilities_only() {
         Some("primary_care")
     );
     assert_eq!(map.taxonomy("Veterinarian", ""), None);
+    // The hospital type's own capability first (the scan ranks it as the main one), then the
+    // emergency department.
     assert_eq!(
         map.hospital("Acute Care Hospitals", true),
-        vec!["emergency".to_string(), "inpatient_acute".to_string()]
+        vec!["inpatient_acute".to_string(), "emergency".to_string()]
     );
     assert_eq!(
         map.postacute(PostacuteList::HomeHealth),

@@ -478,7 +478,8 @@ impl CapabilityMap {
         self.classification.get(&c).map(String::as_str)
     }
 
-    /// The capabilities of a hospital of this type, with or without emergency services.
+    /// The capabilities of a hospital of this type (main one first, in the mapping's order), then
+    /// emergency medicine when it has an emergency department.
     pub fn hospital(&self, hospital_type: &str, emergency: bool) -> Vec<String> {
         let mut caps: Vec<String> = self
             .hospital_type
@@ -488,8 +489,10 @@ impl CapabilityMap {
         if emergency {
             caps.extend(self.hospital_emergency.iter().cloned());
         }
-        caps.sort();
-        caps.dedup();
+        // The mapping's order is kept: the first capability is the hospital's main one, which
+        // the scan ranks as its primary offer.
+        let mut seen = std::collections::HashSet::new();
+        caps.retain(|c| seen.insert(c.clone()));
         caps
     }
 
