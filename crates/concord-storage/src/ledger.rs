@@ -572,6 +572,7 @@ impl Store {
         // For a single value: what a refusal says, and how to find the entry in the way.
         let conflict = pending
             .first()
+            .filter(|_| single)
             .map(|v| (v.value.metric_id, v.value.period_start, v.supersedes));
         run!(&self.write, |c| {
             let mut tx = c.begin_with(begin_write(self.backend)).await?;
@@ -682,9 +683,7 @@ impl Store {
                     .await
                     .map_err(duplicate)?
                     .rows_affected();
-                if single && inserted == 0 {
-                    let (metric_id, period_start, supersedes) =
-                        conflict.expect("a single pending value");
+                if let (0, Some((metric_id, period_start, supersedes))) = (inserted, conflict) {
                     let taken: Option<i64> = match supersedes {
                         None => sqlx::query_scalar(
                             "SELECT seq FROM metric_entries WHERE partnership_id = $1 AND metric_id = $2 \
