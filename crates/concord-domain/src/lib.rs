@@ -17,6 +17,7 @@ pub mod charter_diff;
 pub mod csv_io;
 pub mod error;
 pub mod fhir;
+pub mod health;
 pub mod ids;
 pub mod journey;
 pub mod ledger;

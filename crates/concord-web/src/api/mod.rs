@@ -17,13 +17,18 @@ pub mod capabilities;
 pub mod charter;
 pub mod ecosystem;
 pub mod fhir;
+pub mod health;
 pub mod journeys;
 pub mod ledger;
 pub mod market;
 pub mod operations;
 pub mod organizations;
 pub mod partnerships;
+pub mod portfolio;
+pub mod risks;
 pub mod scorecards;
+pub mod stakeholders;
+pub mod surveys;
 pub mod system;
 
 /// How a route is scoped, for the isolation tests and for reading the code.

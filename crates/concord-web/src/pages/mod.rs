@@ -15,6 +15,7 @@ use crate::api::{Access, RouteDef};
 use crate::AppState;
 
 mod account;
+mod brief;
 mod adjacency;
 mod api_docs;
 mod capabilities;
@@ -24,6 +25,7 @@ mod chrome;
 mod dashboard;
 mod ecosystem;
 mod fhir;
+mod health;
 mod forms;
 mod journeys;
 mod market;
@@ -31,7 +33,11 @@ mod metrics;
 mod operations;
 mod organizations;
 mod partnerships;
+mod portfolio;
+mod risks;
 mod scorecards;
+mod stakeholders;
+mod surveys;
 mod session;
 
 pub use chrome::Chrome;
