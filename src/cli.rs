@@ -584,8 +584,8 @@ async fn serve(config: &Config, store: Store, secure_cookies: bool) -> Result<()
         store.backend().name()
     );
     let state = concord_web::AppState {
-        store: store.clone(),
         secure_cookies,
+        ..concord_web::AppState::new(store.clone())
     };
     tokio::spawn(review_scheduler(store.clone()));
     concord_web::serve(listener, state, shutdown_signal())

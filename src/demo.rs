@@ -555,8 +555,10 @@ pub async fn load_on(store: &Store, today: NaiveDate) -> Result<String, String> 
     activity.reviews_open += scheduled.len();
     let market = load_market(store).await?;
     let discovery = load_discovery(store, &people, &ids).await?;
+    let health = crate::demo_health::load(store, &people.admins, &hash, today).await?;
     Ok(market
         + &discovery
+        + &health
         + &format!(
         "Demo loaded: {} organizations, {} partnerships, {} charters ({} in force, {} draft{} awaiting signatures), {} journey{} ({} trial run{}, {} open gap{}), {} ledger entries in {} partnerships ({} correction{}), {} meeting{} ({} action item{}), {} review{} ({} closed, {} open, {} of them opened as scheduled).\nSign in with any of these accounts; the password of each is {DEMO_PASSWORD}\n{}",
         data.organizations.len(),

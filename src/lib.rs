@@ -4,4 +4,5 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_health;
 pub mod market_cli;

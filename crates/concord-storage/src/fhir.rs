@@ -600,6 +600,7 @@ impl Store {
                 .bind(ts)
                 .execute(&mut *tx)
                 .await?;
+                crate::risks::seed_risks_tx(&mut tx, id, ts).await?;
                 let draft = concord_domain::partnership::PartnershipDraft {
                     name: ps.name.clone(),
                     purpose: ps.purpose.clone(),

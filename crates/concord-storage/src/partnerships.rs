@@ -149,6 +149,7 @@ macro_rules! insert_partnership {
         .bind(ts)
         .execute(&mut *$conn)
         .await?;
+        $crate::risks::seed_risks_tx(&mut $conn, id, ts).await?;
         audit!(
             &mut *$conn,
             actor,

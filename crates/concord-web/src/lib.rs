@@ -29,6 +29,8 @@ pub struct AppState {
     pub store: Store,
     /// Mark the session cookie `Secure` (set when Concord is served over HTTPS).
     pub secure_cookies: bool,
+    /// The portfolio dashboard's assembled rows per organization (`api/portfolio.rs`).
+    pub portfolio: std::sync::Arc<api::portfolio::PortfolioMemo>,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
         Self {
             store,
             secure_cookies: false,
+            portfolio: Default::default(),
         }
     }
 }

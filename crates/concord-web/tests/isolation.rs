@@ -53,6 +53,10 @@ fn concrete(path: &str, access: Access, app: &TestApp, w: &World) -> String {
         .replace("{commitment}", "1")
         .replace("{meeting}", "1")
         .replace("{action}", "1")
+        .replace("{risk}", "1")
+        .replace("{round}", "1")
+        .replace("{stakeholder}", "1")
+        .replace("{task}", "1")
 }
 
 /// A valid JSON body for each API write, so a refusal is about who asks, not what was sent.
@@ -131,11 +135,38 @@ fn api_body(method: &Method, path: &str, app: &TestApp, w: &World) -> Value {
             "actions": [ { "what": "Written by someone", "owner": app.home, "due_on": "2026-02-01" } ]
         }),
         ("PUT", "/api/v1/partnerships/{id}/actions/{action}") => json!({ "status": "done" }),
+        ("POST", "/api/v1/partnerships/{id}/risks")
+        | ("PUT", "/api/v1/partnerships/{id}/risks/{risk}") => json!({
+            "category": "other", "title": "Written by someone", "likelihood": 2, "impact": 3
+        }),
         ("POST", "/api/v1/partnerships/{id}/reviews") => json!({ "reason": "Written by someone" }),
         ("POST", "/api/v1/partnerships/{id}/reviews/{number}/decision") => {
             json!({ "decision": "continue", "rationale": "Written by someone" })
         }
         ("POST", "/api/v1/partnerships/{id}/reviews/{number}/signatures") => json!({}),
+        ("POST", "/api/v1/partnerships/{id}/stakeholders")
+        | ("PUT", "/api/v1/partnerships/{id}/stakeholders/{stakeholder}") => json!({
+            "organization_id": app.home, "name": "Written by someone", "role": "champion"
+        }),
+        ("POST", "/api/v1/partnerships/{id}/stakeholders/{stakeholder}/departure") => {
+            json!({ "departed_on": "2026-01-15" })
+        }
+        ("POST", "/api/v1/partnerships/{id}/stakeholders/{stakeholder}/successor") => {
+            json!({ "successor_id": 1 })
+        }
+        ("POST", "/api/v1/partnerships/{id}/continuity-tasks/{task}/done") => json!({}),
+        ("POST", "/api/v1/partnerships/{id}/surveys") => json!({ "title": "Written by someone" }),
+        ("POST", "/api/v1/partnerships/{id}/surveys/{round}/close") => json!({}),
+        ("POST", "/api/v1/partnerships/{id}/surveys/{round}/responses") => json!({
+            "scores": { "trust": 3, "communication": 3, "shared_vision": 3, "culture_fit": 3,
+                        "governance": 3, "value_realised": 3, "fairness": 3, "transparency": 3,
+                        "innovation": 3 },
+            "comment": "Written by someone"
+        }),
+        ("POST", "/api/v1/partnerships/{id}/warnings/acknowledgements") => {
+            json!({ "key": "review_overdue:next:2026-01-01", "note": "Written by someone" })
+        }
+        ("PUT", "/api/v1/organization/health-weights") => json!({ "metric_attainment": 30 }),
         ("POST", "/api/v1/capabilities") => {
             json!({ "code": "matrix_cap", "name": "Matrix capability", "category": "clinical", "continuum_level": "primary" })
         }
@@ -214,6 +245,14 @@ fn form_body(path: &str, app: &TestApp, w: &World) -> Vec<(String, String)> {
         "/partnerships/{id}/metrics/import" => {
             v(&[("file", "metric,period,value\n1,2026-Q1,12.5\n".into())])
         }
+        "/partnerships/{id}/risks" | "/partnerships/{id}/risks/{risk}" => v(&[
+            ("category", "other".into()),
+            ("title", "Written by someone".into()),
+            ("likelihood", "2".into()),
+            ("impact", "3".into()),
+            ("status", "open".into()),
+            ("visibility", "shared".into()),
+        ]),
         "/partnerships/{id}/commitments/{commitment}/reports" => v(&[
             ("status", "done".into()),
             ("note", "Written by someone".into()),
@@ -234,6 +273,48 @@ fn form_body(path: &str, app: &TestApp, w: &World) -> Vec<(String, String)> {
             ("rationale", "Written by someone".into()),
         ]),
         "/partnerships/{id}/reviews/{number}/signatures" => vec![],
+        "/partnerships/{id}/stakeholders" => v(&[
+            ("organization_id", app.home.to_string()),
+            ("name", "Written by someone".into()),
+            ("role", "champion".into()),
+            ("influence", "high".into()),
+            ("engagement", "high".into()),
+        ]),
+        "/partnerships/{id}/stakeholders/{stakeholder}/departure" => {
+            v(&[("departed_on", "2026-01-15".into())])
+        }
+        "/partnerships/{id}/stakeholders/{stakeholder}/successor" => {
+            v(&[("successor_id", "1".into())])
+        }
+        "/partnerships/{id}/continuity-tasks/{task}/done" => vec![],
+        "/partnerships/{id}/surveys" => v(&[("title", "Written by someone".into())]),
+        "/partnerships/{id}/surveys/{round}/close" => vec![],
+        "/partnerships/{id}/surveys/{round}/responses" => v(&[
+            ("trust", "3".into()),
+            ("communication", "3".into()),
+            ("shared_vision", "3".into()),
+            ("culture_fit", "3".into()),
+            ("governance", "3".into()),
+            ("value_realised", "3".into()),
+            ("fairness", "3".into()),
+            ("transparency", "3".into()),
+            ("innovation", "3".into()),
+            ("comment", "Written by someone".into()),
+        ]),
+        "/partnerships/{id}/health/acknowledgements" => v(&[
+            ("key", "review_overdue:next:2026-01-01".into()),
+            ("note", "Written by someone".into()),
+        ]),
+        "/organization/health-weights" => v(&[
+            ("metric_attainment", "30".into()),
+            ("commitments_kept", "15".into()),
+            ("meeting_cadence", "10".into()),
+            ("survey_level", "15".into()),
+            ("perception_gaps", "10".into()),
+            ("open_high_risks", "10".into()),
+            ("leadership_continuity", "10".into()),
+            ("review_timeliness", "5".into()),
+        ]),
         "/partnerships/{id}/journeys" | "/journeys/{id}" => v(&[
             ("name", "Written by someone".into()),
             ("end_user", "patient".into()),

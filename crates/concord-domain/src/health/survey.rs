@@ -5,11 +5,15 @@
 //! the spread between the highest and lowest revealed party averages, so it is only known when at
 //! least two parties are revealed.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Dimension;
-use crate::OrgId;
+use crate::text::clean;
+use crate::{OrgId, ValidationErrors};
 
 /// Fewer respondents than this and a party's own figures are not shown.
 pub const MIN_RESPONDENTS: usize = 3;
@@ -142,7 +146,9 @@ pub fn results(
     let mut gaps = Vec::new();
     if revealed.len() >= 2 {
         for (i, d) in Dimension::ALL.iter().enumerate() {
-            let by_party = revealed.iter().map(|p| (p.organization_id, p.averages[i].average));
+            let by_party = revealed
+                .iter()
+                .map(|p| (p.organization_id, p.averages[i].average));
             let high = by_party
                 .clone()
                 .max_by(|a, b| a.1.total_cmp(&b.1))
@@ -167,4 +173,186 @@ pub fn results(
         parties: party_figures,
         gaps,
     }
+}
+
+// ---------------------------------------------------------------- inputs and records
+
+string_enum! {
+    /// Whether a round still takes answers.
+    pub enum RoundStatus {
+        Open = "open" => "Open",
+        Closed = "closed" => "Closed",
+    }
+}
+
+/// Opening a survey round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyRoundInput {
+    /// What the round is called ("Spring 2026 pulse").
+    pub title: String,
+    /// The last day answers are taken; open until closed by hand when absent.
+    #[serde(default)]
+    pub closes_on: Option<NaiveDate>,
+}
+
+impl SurveyRoundInput {
+    /// A title of 1–200 characters; `closes_on`, when given, not before `today`.
+    pub fn validate(&self, today: NaiveDate) -> Result<SurveyRoundInput, ValidationErrors> {
+        let mut e = ValidationErrors::new();
+        let title = clean(&mut e, "title", &self.title, 1, 200, false);
+        if let Some(d) = self.closes_on {
+            if d < today {
+                e.add(
+                    "closes_on",
+                    "past_date",
+                    format!("{d} is in the past; a round closes today or later"),
+                );
+            }
+        }
+        e.into_result(SurveyRoundInput {
+            title,
+            closes_on: self.closes_on,
+        })
+    }
+}
+
+/// Most characters a comment may have.
+pub const MAX_COMMENT: usize = 2000;
+
+/// One person's answer to a round, as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyAnswerInput {
+    /// A score from 1 (strongly disagree) to 5 (strongly agree) for every dimension, keyed by
+    /// its wire name (`trust`, `communication`, …).
+    #[schema(value_type = std::collections::BTreeMap<String, i64>)]
+    pub scores: BTreeMap<Dimension, i64>,
+    /// A free comment, read only inside the respondent's organization.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// An answer that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedAnswer {
+    /// In [`Dimension::ALL`] order, each 1–5.
+    pub scores: [u8; 9],
+    pub comment: String,
+}
+
+impl SurveyAnswerInput {
+    /// Every dimension scored 1–5 (`scores.trust` names a missing or out-of-range score) and a
+    /// comment of at most [`MAX_COMMENT`] characters.
+    pub fn validate(&self) -> Result<CheckedAnswer, ValidationErrors> {
+        let mut e = ValidationErrors::new();
+        let mut scores = [0u8; 9];
+        for (i, d) in Dimension::ALL.iter().enumerate() {
+            let field = format!("scores.{}", d.as_str());
+            match self.scores.get(d) {
+                None => e.add(
+                    field,
+                    "required",
+                    format!("rate \"{}\" from 1 to 5", d.label()),
+                ),
+                Some(v) if (1..=5).contains(v) => scores[i] = *v as u8,
+                Some(v) => e.add(
+                    field,
+                    "out_of_range",
+                    format!("{} is scored from 1 to 5, not {v}", d.label()),
+                ),
+            }
+        }
+        let comment = clean(&mut e, "comment", &self.comment, 0, MAX_COMMENT, true);
+        e.into_result(CheckedAnswer { scores, comment })
+    }
+}
+
+/// A survey round with how many have answered it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SurveyRound {
+    pub partnership_id: i64,
+    /// 1, 2, … per partnership; used in paths.
+    pub number: u32,
+    pub title: String,
+    pub status: RoundStatus,
+    pub opened_at: DateTime<Utc>,
+    pub opened_by: String,
+    pub closes_on: Option<NaiveDate>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// People who answered, across every party.
+    pub respondents: usize,
+}
+
+impl SurveyRound {
+    /// Whether an answer is taken on `today`: open, and not past its closing day.
+    pub fn accepts_answers(&self, today: NaiveDate) -> bool {
+        self.status == RoundStatus::Open && self.closes_on.is_none_or(|d| today <= d)
+    }
+}
+
+/// A round and its results, as any member of a party may see them.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SurveyRoundResults {
+    pub round: SurveyRound,
+    /// The earlier round the changes are measured against (the latest before this one with
+    /// answers).
+    pub compared_with: Option<u32>,
+    /// The caller has answered this round.
+    pub answered: bool,
+    /// The round takes answers today.
+    pub accepts_answers: bool,
+    pub results: SurveyResults,
+}
+
+/// One party's per-dimension averages in a round (only when at least [`MIN_RESPONDENTS`] of its
+/// people answered).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PartyResults {
+    pub round: u32,
+    pub organization_id: OrgId,
+    pub respondents: usize,
+    pub averages: Vec<DimensionAverage>,
+}
+
+/// The party figures for `org`, or why they cannot be shown: `party` names an organization that
+/// is not a party (`not_a_party`), or one with fewer than [`MIN_RESPONDENTS`] respondents
+/// (`too_few_respondents`: their answers count only in the overall figure).
+pub fn party_results(
+    round: u32,
+    results: &SurveyResults,
+    org: OrgId,
+) -> Result<PartyResults, ValidationErrors> {
+    let Some(p) = results.parties.iter().find(|p| p.organization_id == org) else {
+        return Err(ValidationErrors::single(
+            "party",
+            "not_a_party",
+            format!("organization {org} is not a party to this partnership"),
+        ));
+    };
+    if !p.revealed {
+        return Err(ValidationErrors::single(
+            "party",
+            "too_few_respondents",
+            format!(
+                "fewer than {MIN_RESPONDENTS} people of organization {org} answered; their answers are only aggregated into the overall figure"
+            ),
+        ));
+    }
+    Ok(PartyResults {
+        round,
+        organization_id: org,
+        respondents: p.respondents,
+        averages: p.averages.clone(),
+    })
+}
+
+/// The comments written in a round by the acting organization's own respondents, without names.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SurveyComments {
+    pub round: u32,
+    /// The organization whose respondents wrote them (always the caller's).
+    pub organization_id: OrgId,
+    /// Non-empty comments, in no particular order that links them to a person.
+    pub comments: Vec<String>,
 }

@@ -271,3 +271,29 @@ CREATE TRIGGER charter_acknowledgements_health_insert AFTER INSERT ON charter_ac
     INSERT INTO health_marks (partnership_id, version) VALUES ((SELECT partnership_id FROM charter_versions WHERE id = NEW.version_id), 1)
         ON CONFLICT (partnership_id) DO UPDATE SET version = version + 1;
 END;
+
+-- The risk register starts with three classic risks on every partnership (the texts of
+-- concord_domain::health::risk::SEEDS, which seeds partnerships created from now on); the
+-- partnerships that already exist get them here, shared, open and unowned.
+INSERT INTO risks (partnership_id, category, title, description, likelihood, impact, owner_name,
+                   mitigation, status, visibility, seeded, created_by_name, created_at, updated_at)
+SELECT p.id, s.category, s.title, s.description, 3, 4, '', '', 'open', 'shared', 1,
+       'Concord (seeded with the partnership)', p.created_at, p.created_at
+FROM partnerships p
+CROSS JOIN (
+    SELECT 1 AS position, 'business_model' AS category,
+           'Not understanding each other''s business model' AS title,
+           'Each party may not know how the other earns its money, what its costs and constraints are, or what it must show its board, so a proposal that helps one side quietly hurts the other. Suggested mitigation: each party walks the other through its revenue, cost drivers and incentives, and the charter states what each side must get out of the partnership.' AS description
+    UNION ALL
+    SELECT 2 AS position, 'power_asymmetry' AS category,
+           'Unaddressed power asymmetry' AS title,
+           'When one party is much larger, holds the patients, the data or the money, the smaller one may stop raising problems and the partnership drifts toward one side''s interests. Suggested mitigation: name the imbalance openly, give each party decision rights and a veto on the matters that affect it, and review fairness in every health survey.' AS description
+    UNION ALL
+    SELECT 3 AS position, 'consumer_assumptions' AS category,
+           'Untested assumptions about the consumer' AS title,
+           'The partnership rests on beliefs about what patients, members or referring clinicians want and will do, and these have not been checked with them. Suggested mitigation: list the assumptions in the journey design, test the riskiest with real patients or clinicians in a small trial, and change the design with what is learnt.' AS description
+) s
+ORDER BY p.id, s.position;
+
+-- The verdict kind of the charter, cached beside the health for the portfolio (health helper).
+ALTER TABLE health_cache ADD COLUMN verdict TEXT;

@@ -22,7 +22,6 @@ mod capabilities;
 pub mod chart;
 mod charter;
 mod chrome;
-mod dashboard;
 mod ecosystem;
 mod fhir;
 mod health;
@@ -54,7 +53,8 @@ pub fn routes() -> Vec<RouteDef> {
         handler,
     };
     vec![
-        r(M::GET, "/", Own, get(dashboard::show)),
+        r(M::GET, "/", Own, get(portfolio::show)),
+        r(M::GET, "/portfolio.csv", Own, get(portfolio::export_csv)),
         r(
             M::GET,
             "/organizations",
@@ -248,6 +248,120 @@ pub fn routes() -> Vec<RouteDef> {
             "/partnerships/{id}/reviews/{number}/signatures",
             Partnership,
             post(operations::sign),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/risks",
+            Partnership,
+            get(risks::list),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/risks",
+            Partnership,
+            post(risks::add),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/risks/{risk}",
+            Partnership,
+            get(risks::show),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/risks/{risk}",
+            Partnership,
+            post(risks::update),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/surveys",
+            Partnership,
+            get(surveys::list),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/surveys",
+            Partnership,
+            post(surveys::open_round),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/surveys/{round}",
+            Partnership,
+            get(surveys::round),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/surveys/{round}/close",
+            Partnership,
+            post(surveys::close_round),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/surveys/{round}/responses",
+            Partnership,
+            post(surveys::answer),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/stakeholders",
+            Partnership,
+            get(stakeholders::show),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/stakeholders",
+            Partnership,
+            post(stakeholders::add),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/stakeholders/{stakeholder}/departure",
+            Partnership,
+            post(stakeholders::depart),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/stakeholders/{stakeholder}/successor",
+            Partnership,
+            post(stakeholders::successor),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/continuity-tasks/{task}/done",
+            Partnership,
+            post(stakeholders::complete_task),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/brief",
+            Partnership,
+            get(brief::show),
+        ),
+        r(
+            M::GET,
+            "/partnerships/{id}/health",
+            Partnership,
+            get(health::show),
+        ),
+        r(
+            M::POST,
+            "/partnerships/{id}/health/acknowledgements",
+            Partnership,
+            post(health::acknowledge),
+        ),
+        r(
+            M::GET,
+            "/organization/health-weights",
+            Own,
+            get(health::weights),
+        ),
+        r(
+            M::POST,
+            "/organization/health-weights",
+            Own,
+            post(health::save_weights),
         ),
         r(
             M::POST,

@@ -221,6 +221,8 @@ struct DetailPage {
     metrics: super::metrics::MetricsSummary,
     /// Commitments, meeting cadence and the review, for the "Running the partnership" card.
     ops: super::operations::Summary,
+    /// Score, trend and open warnings, for the "Health" card.
+    health: super::health::HealthSummary,
 }
 
 /// The main line of the lifecycle, for the progress strip.
@@ -278,6 +280,7 @@ async fn detail_page_with(
     let journeys = super::journeys::rows_for(s, who, id).await?;
     let metrics = super::metrics::summary(s, &p, who).await?;
     let ops = super::operations::summary(s, who, &p).await?;
+    let health = super::health::summary(s, who, &p).await?;
     let charter_status = match (record.effective(), record.draft()) {
         (Some(e), Some(d)) => format!(
             "Version {} is in force; draft version {} is open for sign-off.",
@@ -353,6 +356,7 @@ async fn detail_page_with(
             journey_form,
             metrics,
             ops,
+            health,
             p,
         },
     )
