@@ -596,7 +596,8 @@ async fn serve(config: &Config, store: Store, secure_cookies: bool) -> Result<()
     Ok(())
 }
 
-/// Opens reviews as they fall due: at start, then every hour.
+/// Opens reviews as they fall due and recomputes stale partnership health: at start, then every
+/// hour.
 async fn review_scheduler(store: Store) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -610,6 +611,13 @@ async fn review_scheduler(store: Store) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %error_chain(&e), "could not open due reviews"),
+        }
+        // Lateness and overdue reviews move with the calendar: recompute the health that went
+        // stale, so the first dashboard of the day does not pay for it.
+        match store.refresh_stale_health().await {
+            Ok(n) if n > 0 => tracing::info!(count = n, "recomputed stale partnership health"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %error_chain(&e), "could not recompute partnership health"),
         }
     }
 }

@@ -429,7 +429,7 @@ pub(crate) async fn load(
         )
         .await
         .map_err(|e| format!("demo departure in {}: {e}", left.name))?;
-    l.survey(&left, &slugs(&left), "Mid-year survey", &[GOOD, FAIR], &[], true)
+    l.survey(&left, &slugs(&left), "Mid-year survey", &[GOOD, GOOD], &[], true)
         .await?;
 
     // A health history for every live partnership: the drivers as of each of the last twelve

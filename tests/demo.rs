@@ -279,11 +279,46 @@ async fn check(store: Store) {
     check_ledgers(&store, &all.items).await;
     check_meetings_and_commitments(&store, &all.items).await;
     check_reviews(&store, &all.items).await;
+    check_health(&store).await;
 
     assert!(
         concord::demo::load(&store).await.is_err(),
         "the demo refuses a non-empty database"
     );
+}
+
+/// The sustain story: a healthy partnership, a declining one and one whose champion left, each
+/// with the health score and warnings that say so; and a history for the trend.
+async fn check_health(store: &Store) {
+    use concord_domain::health::warnings::WarningRule as R;
+    let [healthy, declining, left] = concord::demo_health::story_ids(store).await.unwrap();
+    let op = Actor::new("test");
+    let (_, h) = store.partnership_health(&op, healthy).await.unwrap();
+    let (_, d) = store.partnership_health(&op, declining).await.unwrap();
+    let (_, l) = store.partnership_health(&op, left).await.unwrap();
+    let rules = |x: &concord_domain::health::score::PartnershipHealth| {
+        x.warnings.iter().map(|w| w.rule).collect::<Vec<_>>()
+    };
+    let (hs, ds, ls) = (h.score.unwrap(), d.score.unwrap(), l.score.unwrap());
+    assert!(hs >= 75.0, "healthy scores {hs}: {:?}", h.drivers);
+    assert!(ds < hs - 15.0, "declining scores {ds} against {hs}: {:?}", d.drivers);
+    assert!(ls < hs, "champion left scores {ls} against {hs}");
+    for r in [R::PerceptionGap, R::KeyPersonDeparted, R::HighRiskUnmitigated] {
+        assert!(!rules(&h).contains(&r), "healthy has no {r} warning: {:?}", rules(&h));
+    }
+    assert!(rules(&d).contains(&R::PerceptionGap), "{:?}", rules(&d));
+    assert!(rules(&d).contains(&R::HighRiskUnmitigated), "{:?}", rules(&d));
+    assert!(rules(&d).contains(&R::MetricOffTrack), "{:?}", rules(&d));
+    assert!(rules(&l).contains(&R::KeyPersonDeparted), "{:?}", rules(&l));
+    assert!(!rules(&l).contains(&R::PerceptionGap), "{:?}", rules(&l));
+    for x in [&h, &d, &l] {
+        assert!(x.history.len() >= 6, "a health history: {:?}", x.history);
+    }
+    // The champion's party has re-education tasks; the roster shows the alert.
+    let p = store.get_partnership(&op, left).await.unwrap();
+    let alerts = store.continuity_alerts_of(&p, today()).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].open_tasks > 0);
 }
 
 fn partnership<'a>(all: &'a [Partnership], name: &str) -> &'a Partnership {

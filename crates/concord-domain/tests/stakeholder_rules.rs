@@ -78,7 +78,9 @@ fn tasks_for(s: &Stakeholder, done: usize) -> Vec<ContinuityTask> {
 
 #[test]
 fn valid_input_is_cleaned() {
-    let v = input(1, "  Ana Alvarez ").validate(&[OrgId(1), OrgId(2)]).unwrap();
+    let v = input(1, "  Ana Alvarez ")
+        .validate(&[OrgId(1), OrgId(2)])
+        .unwrap();
     assert_eq!(v.name, "Ana Alvarez");
     assert_eq!(v.email, "ana@example.org");
 }

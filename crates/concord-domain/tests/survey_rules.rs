@@ -25,8 +25,8 @@ fn answer(org: OrgId, scores: [u8; 9]) -> SurveyAnswer {
     }
 }
 
-fn all(v: i64) -> BTreeMap<Dimension, i64> {
-    Dimension::ALL.iter().map(|d| (*d, v)).collect()
+fn all(v: i64) -> BTreeMap<String, i64> {
+    Dimension::WIRE.iter().map(|d| (d.to_string(), v)).collect()
 }
 
 fn fields(e: &concord_domain::ValidationErrors) -> Vec<(String, String)> {
@@ -39,8 +39,8 @@ fn fields(e: &concord_domain::ValidationErrors) -> Vec<(String, String)> {
 #[test]
 fn a_complete_answer_passes_in_dimension_order() {
     let mut scores = all(3);
-    scores.insert(Dimension::Trust, 5);
-    scores.insert(Dimension::Innovation, 1);
+    scores.insert("trust".into(), 5);
+    scores.insert("innovation".into(), 1);
     let a = SurveyAnswerInput {
         scores,
         comment: "  Good year.  ".into(),
@@ -54,9 +54,10 @@ fn a_complete_answer_passes_in_dimension_order() {
 #[test]
 fn missing_and_out_of_range_scores_name_the_dimension() {
     let mut scores = all(3);
-    scores.remove(&Dimension::Trust);
-    scores.insert(Dimension::Fairness, 6);
-    scores.insert(Dimension::Governance, 0);
+    scores.remove("trust");
+    scores.insert("fairness".into(), 6);
+    scores.insert("governance".into(), 0);
+    scores.insert("happiness".into(), 4);
     let e = SurveyAnswerInput {
         scores,
         comment: String::new(),
@@ -69,6 +70,10 @@ fn missing_and_out_of_range_scores_name_the_dimension() {
             ("scores.trust".to_string(), "required".to_string()),
             ("scores.governance".to_string(), "out_of_range".to_string()),
             ("scores.fairness".to_string(), "out_of_range".to_string()),
+            (
+                "scores.happiness".to_string(),
+                "unknown_dimension".to_string()
+            ),
         ]
     );
 }
@@ -266,11 +271,11 @@ proptest! {
 
     #[test]
     fn any_in_range_answer_validates(scores in proptest::array::uniform9(1i64..=5), bad in 0usize..9, value in prop_oneof![-100i64..=0, 6i64..=100]) {
-        let map: BTreeMap<Dimension, i64> = Dimension::ALL.iter().copied().zip(scores).collect();
+        let map: BTreeMap<String, i64> = Dimension::WIRE.iter().map(|d| d.to_string()).zip(scores).collect();
         let ok = SurveyAnswerInput { scores: map.clone(), comment: String::new() }.validate();
         prop_assert!(ok.is_ok());
         let mut broken = map;
-        broken.insert(Dimension::ALL[bad], value);
+        broken.insert(Dimension::WIRE[bad].to_string(), value);
         let e = SurveyAnswerInput { scores: broken, comment: String::new() }.validate().unwrap_err();
         prop_assert_eq!(e.errors().len(), 1);
         prop_assert_eq!(&e.errors()[0].field, &format!("scores.{}", Dimension::ALL[bad].as_str()));

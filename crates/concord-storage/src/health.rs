@@ -33,6 +33,11 @@ use crate::meetings::person_name;
 use crate::partnerships::ensure_not_archived;
 use crate::{now, Backend, Store, StoreError};
 
+/// Driver values in [`concord_domain::health::score::DriverKey::ALL`] order.
+type Packed = Vec<Option<f64>>;
+/// One day of history: the day and its packed driver values.
+type HistoryRow = (NaiveDate, Packed);
+
 /// How many ids go in one `IN` list.
 const CHUNK: usize = 500;
 
@@ -78,7 +83,7 @@ fn month_start(day: NaiveDate, back: u32) -> NaiveDate {
         .unwrap_or(first)
 }
 
-fn weighted(points: &[(NaiveDate, Vec<Option<f64>>)], w: &Weights) -> Vec<(NaiveDate, f64)> {
+fn weighted(points: &[HistoryRow], w: &Weights) -> Vec<(NaiveDate, f64)> {
     points
         .iter()
         .filter_map(|(d, v)| score(&unpack(v), w).score.map(|s| (*d, s)))
@@ -387,8 +392,8 @@ impl Store {
         ids: &[i64],
         since: NaiveDate,
         monthly: Option<NaiveDate>,
-    ) -> Result<HashMap<i64, Vec<(NaiveDate, Vec<Option<f64>>)>>, StoreError> {
-        let mut out: HashMap<i64, Vec<(NaiveDate, Vec<Option<f64>>)>> = HashMap::new();
+    ) -> Result<HashMap<i64, Vec<HistoryRow>>, StoreError> {
+        let mut out: HashMap<i64, Vec<HistoryRow>> = HashMap::new();
         let month = match self.backend {
             Backend::Sqlite => "substr(on_date, 1, 7)",
             Backend::Postgres => "to_char(on_date, 'YYYY-MM')",
@@ -416,7 +421,7 @@ impl Store {
                         .push(" GROUP BY partnership_id) m ON m.partnership_id = h.partnership_id AND m.d = h.on_date");
                 }
             }
-            let rows: Vec<(i64, NaiveDate, Json<Vec<Option<f64>>>)> = match self.backend {
+            let rows: Vec<(i64, NaiveDate, Json<Packed>)> = match self.backend {
                 // PostgreSQL compares DATE with a text parameter only when the text is cast.
                 Backend::Postgres => {
                     let sql = pg_dates(&q.sql);
@@ -564,6 +569,30 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Recomputes every partnership whose cached health is missing or stale on `today` (for a
+    /// periodic job, so the first dashboard of the day does not pay for it). Answers how many
+    /// were recomputed.
+    pub async fn refresh_stale_health(&self) -> Result<usize, StoreError> {
+        let day = today();
+        let ids: Vec<i64> = run!(&self.read, |c| {
+            sqlx::query_scalar(
+                "SELECT p.id FROM partnerships p LEFT JOIN health_cache c ON c.partnership_id = p.id \
+                 LEFT JOIN health_marks m ON m.partnership_id = p.id \
+                 WHERE c.partnership_id IS NULL OR c.computed_on <> $1 OR c.version <> COALESCE(m.version, 0) \
+                 ORDER BY p.id",
+            )
+            .bind(day)
+            .fetch_all(c)
+            .await?
+        });
+        let op = Actor::new("health refresh");
+        for id in &ids {
+            let p = self.get_partnership(&op, PartnershipId(*id)).await?;
+            self.refresh_health(&p, day).await?;
+        }
+        Ok(ids.len())
     }
 
     /// `(count, sum of versions)` of the health marks of `org`'s partnerships: it changes

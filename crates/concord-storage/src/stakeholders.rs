@@ -43,7 +43,8 @@ struct StakeholderRow {
     updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, partnership_id, organization_id, name, title, email, role, influence, engagement, \
+const COLUMNS: &str =
+    "id, partnership_id, organization_id, name, title, email, role, influence, engagement, \
      status, departed_on, successor_id, briefed_on, created_at, updated_at";
 
 impl StakeholderRow {
@@ -510,9 +511,10 @@ impl Store {
                     org_name(&p, s.organization_id),
                     org_name(&p, before.organization_id)
                 )),
-                Some(s) if s.status != StakeholderStatus::Active.as_str() => {
-                    Some(format!("{} has departed too; name an active person", s.name))
-                }
+                Some(s) if s.status != StakeholderStatus::Active.as_str() => Some(format!(
+                    "{} has departed too; name an active person",
+                    s.name
+                )),
                 Some(_) => None,
             };
             if let Some(message) = problem {
@@ -528,8 +530,8 @@ impl Store {
             .bind(stakeholder)
             .fetch_one(&mut *tx)
             .await?;
-            let briefed = handover_complete(Some(input.successor_id), open.max(0) as usize)
-                .then_some(today);
+            let briefed =
+                handover_complete(Some(input.successor_id), open.max(0) as usize).then_some(today);
             let row: StakeholderRow = sqlx::query_as(&format!(
                 "UPDATE stakeholders SET successor_id = $3, briefed_on = $4, updated_at = $5 \
                  WHERE id = $1 AND partnership_id = $2 RETURNING {COLUMNS}"
@@ -549,7 +551,9 @@ impl Store {
                 stakeholder,
                 orgs.iter().copied(),
                 Some(serde_json::json!({ "successor_id": before.successor_id })),
-                Some(serde_json::json!({ "successor_id": input.successor_id, "briefed_on": briefed }))
+                Some(
+                    serde_json::json!({ "successor_id": input.successor_id, "briefed_on": briefed })
+                )
             );
             tx.commit().await?;
             row

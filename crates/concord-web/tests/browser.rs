@@ -1754,3 +1754,121 @@ async fn market_scan_scorecard_and_promotion_in_a_real_browser() {
     b.close().await;
     drop(driver);
 }
+
+/// Sustaining a partnership in a real browser: a survey round opened and answered on the 1–5
+/// scale (first refused with the unanswered statement named next to it, the other choices kept),
+/// the results; the health page with its score and drivers; an early warning acknowledged after
+/// a refusal for a missing note; and the portfolio home page listing the partnership with its
+/// health.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survey_health_and_portfolio_in_a_real_browser() {
+    let Some((driver, b)) = open_browser().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, "browser_health")
+        .await
+        .expect("sqlite app");
+    let dental = app.org("Bright Harbor Dental", "dental_group").await;
+    let pid = app
+        .partnership("Smiles in primary care", app.home, dental)
+        .await;
+    app.effective_charter(pid, dental).await;
+    // A shared high risk without mitigation: an early warning to acknowledge.
+    let (status, risk) = app
+        .post_json(
+            &format!("/api/v1/partnerships/{pid}/risks"),
+            &json!({ "category": "data_sharing", "title": "Referral data still sent by fax",
+                     "likelihood": 4, "impact": 4 }),
+        )
+        .await;
+    assert_eq!(status, 201, "{risk}");
+
+    b.goto(&app.url("/sign-in")).await;
+    b.fill("#f-email", "admin@home.example").await;
+    b.fill("#f-password", common::PASSWORD).await;
+    b.submit().await;
+    b.wait_for_text("#who-org", "Home Health System").await;
+
+    // The portfolio is the home page: the partnership is listed with a health score.
+    b.goto(&app.url("/")).await;
+    b.wait_for_text(&format!("#pf-row-{pid}"), "Smiles in primary care")
+        .await;
+    assert!(b.text_of("#pf-total").await.contains('1'));
+
+    // Open a survey round from the partnership page.
+    b.goto(&app.url(&format!("/partnerships/{pid}"))).await;
+    let link = b.wait_for("#survey-link").await;
+    b.click(&link).await;
+    b.wait_for_text("main h1", "Joint health survey").await;
+    b.fill("#title", "Autumn pulse").await;
+    let open = b.wait_for("#survey-open-save").await;
+    b.click(&open).await;
+    b.wait_for("#survey-answer").await;
+
+    // Every statement but one: refused, the missing one named, the others kept.
+    let dims = [
+        "trust",
+        "communication",
+        "shared_vision",
+        "culture_fit",
+        "governance",
+        "value_realised",
+        "fairness",
+        "transparency",
+    ];
+    for d in dims {
+        let choice = b.wait_for(&format!("#{d}-4")).await;
+        b.click(&choice).await;
+    }
+    let send = b.wait_for("#survey-submit").await;
+    b.click(&send).await;
+    b.wait_for("#survey-errors").await;
+    b.wait_for("#e-innovation").await;
+    assert!(!b.text_of("#e-innovation").await.is_empty());
+    assert_eq!(
+        b.prop(&b.wait_for("#trust-4").await, "checked").await,
+        "true",
+        "the other answers are kept"
+    );
+    let choice = b.wait_for("#innovation-5").await;
+    b.click(&choice).await;
+    let send = b.wait_for("#survey-submit").await;
+    b.click(&send).await;
+    b.wait_for("#survey-answered").await;
+    let results = b.wait_for("#survey-open-results").await;
+    b.click(&results).await;
+    b.wait_for_text("#survey-respondents", "1").await;
+
+    // The health page: a score, the survey driver with data, and the risk's warning.
+    b.goto(&app.url(&format!("/partnerships/{pid}/health"))).await;
+    b.wait_for("#health-score").await;
+    let score = b.text_of("#health-score").await;
+    assert!(
+        score.chars().any(|c| c.is_ascii_digit()),
+        "a score: {score}"
+    );
+    let survey = b.text_of("#driver-survey_level").await;
+    assert!(survey.contains("Survey"), "the survey driver: {survey}");
+    let warnings = b.find_all("#warning-list form").await;
+    assert!(!warnings.is_empty(), "{}", b.describe().await);
+    // Acknowledging needs a note.
+    let ack = b
+        .wait_for("#warning-list form button[type=\"submit\"]")
+        .await;
+    b.click(&ack).await;
+    b.wait_for("#warning-list .error").await;
+    b.fill(
+        "#warning-list textarea, #warning-list input[name=\"note\"]",
+        "Fax replaced by Direct messaging next month.",
+    )
+    .await;
+    let ack = b
+        .wait_for("#warning-list form button[type=\"submit\"]")
+        .await;
+    b.click(&ack).await;
+    b.wait_for_text("#warnings", "Fax replaced by Direct messaging")
+        .await;
+
+    b.close().await;
+    drop(driver);
+}

@@ -362,72 +362,78 @@ on_both!(warnings_are_acknowledged_once_with_a_note, |app| {
     assert_eq!(r.status(), 303);
 });
 
-on_both!(portfolio_lines_come_from_the_cache_and_follow_new_values, |app| {
-    use concord_domain::{OrgId, PartnershipId};
-    let (pid, _) = deal(&app, "Smiles").await;
-    let (pid2, _) = deal(&app, "Grins").await;
-    let uid = app.user_id_of(&app.token).await;
-    let acting = app
-        .store
-        .acting(concord_domain::UserId(uid), OrgId(app.home))
-        .await
-        .unwrap()
-        .unwrap();
-    let actor = concord_storage::Actor::person("test", &acting, None);
-    let today = chrono::Utc::now().date_naive();
-    let days: Vec<chrono::NaiveDate> = [300u64, 200, 100, 40, 35]
-        .iter()
-        .map(|n| today - chrono::Days::new(*n))
-        .collect();
-    let written = app
-        .store
-        .backfill_health_history(PartnershipId(pid), &days)
-        .await
-        .unwrap();
-    assert_eq!(written, 5);
-    let ids = [PartnershipId(pid), PartnershipId(pid2)];
-    let fp = app
-        .store
-        .health_fingerprint(OrgId(app.home))
-        .await
-        .unwrap();
-    let lines = app.store.portfolio_health(&actor, &ids).await.unwrap();
-    assert_eq!(lines.len(), 2);
-    let line = &lines[0];
-    assert_eq!(line.partnership_id, pid);
-    assert!(line.score.is_some());
-    assert!(line.trend.is_some(), "history 40 days back gives a trend");
-    assert!(line.sparkline.len() >= 3 && line.sparkline.len() <= 12, "{line:?}");
-    assert!(line.sparkline.windows(2).all(|w| w[0].0 < w[1].0));
-    assert!(line.warnings > 0);
-    assert_eq!(
-        line.verdict,
-        Some(concord_domain::verdict::VerdictKind::Strategic)
-    );
-    assert!(line.next_review.is_some());
-    assert_eq!(lines[1].partnership_id, pid2);
-    assert!(lines[1].trend.is_none());
-    // Read again from the cache: the same.
-    let again = app.store.portfolio_health(&actor, &ids).await.unwrap();
-    assert_eq!(again, lines);
-
-    // A new value shows at once.
-    let metric = home_metric(&app, pid).await;
-    let (status, e) = app
-        .post_json(
-            &format!("/api/v1/partnerships/{pid}/metrics/{metric}/values"),
-            &json!({ "period_start": "2026-01-01", "value": 300.0 }),
-        )
-        .await;
-    assert_eq!(status, 201, "{e}");
-    assert_ne!(
-        app.store
-            .health_fingerprint(OrgId(app.home))
+on_both!(
+    portfolio_lines_come_from_the_cache_and_follow_new_values,
+    |app| {
+        use concord_domain::{OrgId, PartnershipId};
+        let (pid, _) = deal(&app, "Smiles").await;
+        let (pid2, _) = deal(&app, "Grins").await;
+        let uid = app.user_id_of(&app.token).await;
+        let acting = app
+            .store
+            .acting(concord_domain::UserId(uid), OrgId(app.home))
             .await
-            .unwrap(),
-        fp
-    );
-    let after = app.store.portfolio_health(&actor, &ids).await.unwrap();
-    assert!(after[0].score.unwrap() > lines[0].score.unwrap());
-    assert_eq!(after[1], lines[1]);
+            .unwrap()
+            .unwrap();
+        let actor = concord_storage::Actor::person("test", &acting, None);
+        let today = chrono::Utc::now().date_naive();
+        let days: Vec<chrono::NaiveDate> = [300u64, 200, 100, 40, 35]
+            .iter()
+            .map(|n| today - chrono::Days::new(*n))
+            .collect();
+        let written = app
+            .store
+            .backfill_health_history(PartnershipId(pid), &days)
+            .await
+            .unwrap();
+        assert_eq!(written, 5);
+        let ids = [PartnershipId(pid), PartnershipId(pid2)];
+        let fp = app.store.health_fingerprint(OrgId(app.home)).await.unwrap();
+        let lines = app.store.portfolio_health(&actor, &ids).await.unwrap();
+        assert_eq!(lines.len(), 2);
+        let line = &lines[0];
+        assert_eq!(line.partnership_id, pid);
+        assert!(line.score.is_some());
+        assert!(line.trend.is_some(), "history 40 days back gives a trend");
+        assert!(
+            line.sparkline.len() >= 3 && line.sparkline.len() <= 12,
+            "{line:?}"
+        );
+        assert!(line.sparkline.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(line.warnings > 0);
+        assert_eq!(
+            line.verdict,
+            Some(concord_domain::verdict::VerdictKind::Strategic)
+        );
+        assert!(line.next_review.is_some());
+        assert_eq!(lines[1].partnership_id, pid2);
+        assert!(lines[1].trend.is_none());
+        // Read again from the cache: the same.
+        let again = app.store.portfolio_health(&actor, &ids).await.unwrap();
+        assert_eq!(again, lines);
+
+        // A new value shows at once.
+        let metric = home_metric(&app, pid).await;
+        let (status, e) = app
+            .post_json(
+                &format!("/api/v1/partnerships/{pid}/metrics/{metric}/values"),
+                &json!({ "period_start": "2026-01-01", "value": 300.0 }),
+            )
+            .await;
+        assert_eq!(status, 201, "{e}");
+        assert_ne!(
+            app.store.health_fingerprint(OrgId(app.home)).await.unwrap(),
+            fp
+        );
+        let after = app.store.portfolio_health(&actor, &ids).await.unwrap();
+        assert!(after[0].score.unwrap() > lines[0].score.unwrap());
+        assert_eq!(after[1], lines[1]);
+    }
+);
+
+on_both!(stale_health_is_refreshed_in_bulk, |app| {
+    let (_, _) = deal(&app, "Smiles").await;
+    let n = app.store.refresh_stale_health().await.unwrap();
+    assert!(n >= 1);
+    assert_eq!(app.store.refresh_stale_health().await.unwrap(), 0);
 });

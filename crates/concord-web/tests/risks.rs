@@ -122,6 +122,46 @@ on_both!(
     }
 );
 
+on_both!(a_partnership_imported_from_fhir_is_seeded_too, |app| {
+    let fixture = |name: &str| -> Value {
+        let path = format!(
+            "{}/tests/fixtures/fhir/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("JSON")
+    };
+    let mut aff = fixture("OrganizationAffiliation-example");
+    aff["id"] = json!("mine");
+    aff["participatingOrganization"] = json!({ "display": "Home Health System" });
+    let entry: Vec<Value> = [fixture("Organization-hl7pay"), aff]
+        .into_iter()
+        .map(|r| {
+            let full = format!(
+                "http://hl7.org/fhir/{}/{}",
+                r["resourceType"].as_str().unwrap(),
+                r["id"].as_str().unwrap()
+            );
+            json!({ "fullUrl": full, "resource": r })
+        })
+        .collect();
+    let bundle = json!({ "resourceType": "Bundle", "type": "collection", "entry": entry });
+    let (s, r) = app
+        .send_text_as(
+            &app.token,
+            Method::POST,
+            "/api/v1/fhir/import",
+            "application/fhir+json",
+            serde_json::to_vec(&bundle).unwrap(),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let ps = r["partnerships"].as_array().unwrap();
+    assert_eq!(ps.len(), 1, "{r}");
+    assert_eq!(ps[0]["action"], "created", "{r}");
+    let pid = ps[0]["partnership_id"].as_i64().unwrap();
+    assert_seeds(&list_as(&app, &app.token, pid).await);
+});
+
 on_both!(risks_are_added_and_edited_with_audit_rows, |app| {
     let d = deal(&app, "Register").await;
     let audit = app.audit_rows().await;

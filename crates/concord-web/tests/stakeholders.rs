@@ -26,7 +26,9 @@ struct Deal {
 
 async fn deal(app: &TestApp) -> Deal {
     let other = app.org("Bright Harbor Dental", "dental_group").await;
-    let pid = app.partnership("Smiles in primary care", app.home, other).await;
+    let pid = app
+        .partnership("Smiles in primary care", app.home, other)
+        .await;
     let partner = app.effective_charter(pid, other).await;
     Deal {
         pid,
@@ -67,11 +69,22 @@ on_both!(roster_departure_successor_and_briefing, |app| {
         .other_org("Outsider Health", "am@outsider.example", Role::Admin)
         .await;
     let viewer = app
-        .member("viewer@home.example", app.home, Role::Viewer, TokenScope::Read)
+        .member(
+            "viewer@home.example",
+            app.home,
+            Role::Viewer,
+            TokenScope::Read,
+        )
         .await;
     let viewer_web = app.sign_in(&viewer.email).await;
 
-    let ana = add(&app, &app.token, pid, &person(app.home, "Ana Alvarez", "champion")).await;
+    let ana = add(
+        &app,
+        &app.token,
+        pid,
+        &person(app.home, "Ana Alvarez", "champion"),
+    )
+    .await;
     let bo = add(
         &app,
         &app.token,
@@ -116,8 +129,15 @@ on_both!(roster_departure_successor_and_briefing, |app| {
     .await;
     let mut bad_email = person(app.home, "Dee", "champion");
     bad_email["email"] = json!("not-an-address");
-    app.expect_invalid(&app.token, Method::POST, &url, &bad_email, "email", "invalid_email")
-        .await;
+    app.expect_invalid(
+        &app.token,
+        Method::POST,
+        &url,
+        &bad_email,
+        "email",
+        "invalid_email",
+    )
+    .await;
     app.expect_problem(
         &app.token,
         Method::POST,
@@ -141,7 +161,10 @@ on_both!(roster_departure_successor_and_briefing, |app| {
         )
         .await;
     assert!(
-        p["detail"].as_str().unwrap_or("").contains("Bright Harbor Dental"),
+        p["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Bright Harbor Dental"),
         "{p}"
     );
     app.expect_problem(
@@ -235,13 +258,21 @@ on_both!(roster_departure_successor_and_briefing, |app| {
     )
     .await;
     assert_eq!(app.audit_rows().await, audit, "refusals write nothing");
-    assert_eq!(roster(&app, &app.token, pid).await, before, "and change nothing");
+    assert_eq!(
+        roster(&app, &app.token, pid).await,
+        before,
+        "and change nothing"
+    );
 
     // An edit of one's own person.
     let mut edited = person(app.home, "Ana Alvarez", "champion");
     edited["title"] = json!("Chief Strategy Officer");
     let (status, v) = app
-        .send_json(Method::PUT, &path(pid, &format!("/stakeholders/{ana}")), &edited)
+        .send_json(
+            Method::PUT,
+            &path(pid, &format!("/stakeholders/{ana}")),
+            &edited,
+        )
         .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["title"], "Chief Strategy Officer");
@@ -258,13 +289,17 @@ on_both!(roster_departure_successor_and_briefing, |app| {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["status"], "departed");
     assert_eq!(v["departed_on"], left.to_string());
-    assert_eq!(app.audit_rows().await, audit + 2, "one audit row for the departure");
+    assert_eq!(
+        app.audit_rows().await,
+        audit + 2,
+        "one audit row for the departure"
+    );
     let r = roster(&app, &app.token, pid).await;
     let tasks: Vec<Value> = r["tasks"].as_array().unwrap().clone();
     assert_eq!(tasks.len(), 5, "{r}");
-    assert!(tasks
-        .iter()
-        .all(|t| t["organization_id"] == app.home && t["status"] == "open" && t["stakeholder_id"] == ana));
+    assert!(tasks.iter().all(|t| t["organization_id"] == app.home
+        && t["status"] == "open"
+        && t["stakeholder_id"] == ana));
     let topics: Vec<&str> = tasks.iter().map(|t| t["topic"].as_str().unwrap()).collect();
     for t in ["charter", "stakes", "history"] {
         assert!(topics.contains(&t), "{topics:?}");
@@ -324,9 +359,7 @@ on_both!(roster_departure_successor_and_briefing, |app| {
         .await;
     }
     assert_eq!(app.audit_rows().await, audit);
-    let (status, v) = app
-        .post_json(&succ, &json!({ "successor_id": bo }))
-        .await;
+    let (status, v) = app.post_json(&succ, &json!({ "successor_id": bo })).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["successor_id"], bo);
     assert_eq!(v["briefed_on"], Value::Null, "tasks still open");
@@ -342,20 +375,55 @@ on_both!(roster_departure_successor_and_briefing, |app| {
         .collect();
     let done = |t: i64| path(pid, &format!("/continuity-tasks/{t}/done"));
     let audit = app.audit_rows().await;
-    app.expect_problem(&d.partner.token, Method::POST, &done(ids[0]), None, 403, "forbidden", "")
-        .await;
-    app.expect_problem(&outsider.token, Method::POST, &done(ids[0]), None, 404, "not_found", "")
-        .await;
-    app.expect_problem(&viewer_web, Method::POST, &done(ids[0]), None, 403, "forbidden", "")
-        .await;
-    app.expect_problem(&app.token, Method::POST, &done(999_999), None, 404, "not_found", "")
-        .await;
+    app.expect_problem(
+        &d.partner.token,
+        Method::POST,
+        &done(ids[0]),
+        None,
+        403,
+        "forbidden",
+        "",
+    )
+    .await;
+    app.expect_problem(
+        &outsider.token,
+        Method::POST,
+        &done(ids[0]),
+        None,
+        404,
+        "not_found",
+        "",
+    )
+    .await;
+    app.expect_problem(
+        &viewer_web,
+        Method::POST,
+        &done(ids[0]),
+        None,
+        403,
+        "forbidden",
+        "",
+    )
+    .await;
+    app.expect_problem(
+        &app.token,
+        Method::POST,
+        &done(999_999),
+        None,
+        404,
+        "not_found",
+        "",
+    )
+    .await;
     assert_eq!(app.audit_rows().await, audit);
     for (i, t) in ids.iter().enumerate() {
         let (status, v) = app.post_json(&done(*t), &json!({})).await;
         assert_eq!(status, 200, "{v}");
         assert_eq!(v["status"], "done");
-        assert!(v["done_by"].as_str().unwrap().contains("Home Health System"));
+        assert!(v["done_by"]
+            .as_str()
+            .unwrap()
+            .contains("Home Health System"));
         let r = roster(&app, &app.token, pid).await;
         if i + 1 < ids.len() {
             assert_eq!(r["alerts"][0]["open_tasks"], (ids.len() - i - 1) as i64);
@@ -371,8 +439,16 @@ on_both!(roster_departure_successor_and_briefing, |app| {
         }
     }
     assert_eq!(app.audit_rows().await, audit + ids.len() as i64);
-    app.expect_problem(&app.token, Method::POST, &done(ids[0]), None, 409, "already_done", "status")
-        .await;
+    app.expect_problem(
+        &app.token,
+        Method::POST,
+        &done(ids[0]),
+        None,
+        409,
+        "already_done",
+        "status",
+    )
+    .await;
     app.expect_problem(
         &app.token,
         Method::POST,
@@ -390,7 +466,12 @@ on_both!(roster_departure_successor_and_briefing, |app| {
         .await
         .unwrap();
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
-    for a in ["add_stakeholder", "update_stakeholder", "depart_stakeholder", "name_successor"] {
+    for a in [
+        "add_stakeholder",
+        "update_stakeholder",
+        "depart_stakeholder",
+        "name_successor",
+    ] {
         assert!(actions.contains(&a), "{actions:?}");
     }
 });
@@ -522,7 +603,10 @@ on_both!(roster_and_brief_pages, |app| {
     .await;
     assert_eq!(status, 422);
     assert!(html.contains("id=\"e-add-organization_id\""), "{html}");
-    assert!(html.contains("value=\"Nobody\""), "the form keeps what was typed");
+    assert!(
+        html.contains("value=\"Nobody\""),
+        "the form keeps what was typed"
+    );
     let home_id = app.home.to_string();
     let (status, html, _) = post(
         &home,
@@ -593,9 +677,17 @@ on_both!(roster_and_brief_pages, |app| {
     )
     .await;
     assert_eq!(status, 422);
-    assert!(html.contains(&format!("id=\"e-d{ana}-departed_on\"")), "{html}");
+    assert!(
+        html.contains(&format!("id=\"e-d{ana}-departed_on\"")),
+        "{html}"
+    );
     let on = (today() - Days::new(3)).to_string();
-    let (status, _, _) = post(&home, &format!("{base}/{ana}/departure"), &[("departed_on", &on)]).await;
+    let (status, _, _) = post(
+        &home,
+        &format!("{base}/{ana}/departure"),
+        &[("departed_on", &on)],
+    )
+    .await;
     assert_eq!(status, 303);
     let (status, html) = page(&home, &base).await;
     assert_eq!(status, 200);
@@ -611,12 +703,22 @@ on_both!(roster_and_brief_pages, |app| {
     let r = roster(&app, &app.token, pid).await;
     let task = r["tasks"][0]["id"].as_i64().unwrap();
     let audit = app.audit_rows().await;
-    let (status, _, _) = post(&partner, &format!("/partnerships/{pid}/continuity-tasks/{task}/done"), &[]).await;
+    let (status, _, _) = post(
+        &partner,
+        &format!("/partnerships/{pid}/continuity-tasks/{task}/done"),
+        &[],
+    )
+    .await;
     assert_eq!(status, 403);
     assert_eq!(app.audit_rows().await, audit);
     // Name the successor and mark every task done through the forms.
     let bo_s = bo.to_string();
-    let (status, _, _) = post(&home, &format!("{base}/{ana}/successor"), &[("successor_id", &bo_s)]).await;
+    let (status, _, _) = post(
+        &home,
+        &format!("{base}/{ana}/successor"),
+        &[("successor_id", &bo_s)],
+    )
+    .await;
     assert_eq!(status, 303);
     for t in r["tasks"].as_array().unwrap() {
         let (status, _, _) = post(
@@ -628,7 +730,10 @@ on_both!(roster_and_brief_pages, |app| {
         assert_eq!(status, 303);
     }
     let (_, html) = page(&home, &base).await;
-    assert!(!html.contains(&format!("id=\"alert-{ana}\"")), "briefed: the alert is gone");
+    assert!(
+        !html.contains(&format!("id=\"alert-{ana}\"")),
+        "briefed: the alert is gone"
+    );
     assert!(html.contains("briefed"));
 
     // A second champion leaves so the brief shows an alert; a meeting records a decision.
@@ -664,9 +769,20 @@ on_both!(roster_and_brief_pages, |app| {
         .unwrap()["id"]
         .as_i64()
         .unwrap();
-    let (status, _, _) = post(&home, &format!("{base}/{eve}/departure"), &[("departed_on", &on)]).await;
+    let (status, _, _) = post(
+        &home,
+        &format!("{base}/{eve}/departure"),
+        &[("departed_on", &on)],
+    )
+    .await;
     assert_eq!(status, 303);
-    add(&app, &d.partner.token, pid, &person(d.other, "Cy Chen", "champion")).await;
+    add(
+        &app,
+        &d.partner.token,
+        pid,
+        &person(d.other, "Cy Chen", "champion"),
+    )
+    .await;
 
     // The brief.
     let (status, html) = page(&home, &format!("/partnerships/{pid}/brief")).await;

@@ -145,7 +145,7 @@ async fn respondents(app: &TestApp, pid: i64, n: i64) -> i64 {
     v["round"]["respondents"].as_i64().unwrap()
 }
 
-fn party<'a>(results: &'a Value, org: i64) -> &'a Value {
+fn party(results: &Value, org: i64) -> &Value {
     results["results"]["parties"]
         .as_array()
         .unwrap()
@@ -161,8 +161,8 @@ on_both!(rounds_are_opened_answered_once_and_closed, |app| {
     assert_eq!((status, list.clone()), (200, json!([])));
 
     // Opening: managers only, a title, a closing day not in the past.
-    let audit = app.audit_rows().await;
     let viewer_web = app.sign_in(&d.viewer.email).await;
+    let audit = app.audit_rows().await;
     let (status, _) = app
         .call(
             &d.viewer.token,
@@ -307,18 +307,15 @@ on_both!(rounds_are_opened_answered_once_and_closed, |app| {
     .await;
     let mut unknown = answer_body(3, &[], "");
     unknown["scores"]["happiness"] = json!(5);
-    let p = app
-        .expect_problem(
-            &app.token,
-            Method::POST,
-            &responses,
-            Some(&unknown),
-            422,
-            "invalid_value",
-            "scores",
-        )
-        .await;
-    assert!(p["detail"].as_str().unwrap().contains("happiness"), "{p}");
+    app.expect_invalid(
+        &app.token,
+        Method::POST,
+        &responses,
+        &unknown,
+        "scores.happiness",
+        "unknown_dimension",
+    )
+    .await;
     // A viewer reads but does not answer; an outsider cannot reach the partnership; a round
     // that does not exist is not found.
     app.expect_problem(
@@ -926,4 +923,79 @@ on_both!(the_survey_pages_open_answer_and_show_results, |app| {
             .status(),
         404
     );
+});
+
+#[test]
+fn the_survey_api_is_documented() {
+    let doc: Value = serde_json::from_str(concord_web::openapi::document_json()).unwrap();
+    for (path, method) in [
+        ("/api/v1/partnerships/{id}/surveys", "get"),
+        ("/api/v1/partnerships/{id}/surveys", "post"),
+        ("/api/v1/partnerships/{id}/surveys/{round}", "get"),
+        ("/api/v1/partnerships/{id}/surveys/{round}/close", "post"),
+        (
+            "/api/v1/partnerships/{id}/surveys/{round}/responses",
+            "post",
+        ),
+        ("/api/v1/partnerships/{id}/surveys/{round}/results", "get"),
+        ("/api/v1/partnerships/{id}/surveys/{round}/comments", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} documented"
+        );
+    }
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "SurveyAnswerInput",
+        "SurveyRoundInput",
+        "SurveyRound",
+        "SurveyRoundResults",
+        "SurveyResults",
+        "PartyResults",
+        "SurveyComments",
+    ] {
+        assert!(schemas[name].is_object(), "schema {name}");
+    }
+    if std::env::var_os("SHOW_SURVEY_SCHEMAS").is_some() {
+        eprintln!(
+            "{}",
+            serde_json::to_string_pretty(&schemas["SurveyAnswerInput"]).unwrap()
+        );
+        eprintln!(
+            "{}",
+            serde_json::to_string_pretty(
+                &doc["paths"]["/api/v1/partnerships/{id}/surveys/{round}/results"]
+            )
+            .unwrap()
+        );
+    }
+}
+
+on_both!(racing_writes_land_once, |app| {
+    let d = deal(&app, "Races").await;
+    let pid = d.pid;
+    // Two managers open a round at the same moment: one round opens, the other is refused.
+    let body = json!({ "title": "Race" });
+    let rounds = path(pid, "");
+    let (a, b) = tokio::join!(
+        app.call(&app.token, Method::POST, &rounds, Some(&body)),
+        app.call(&d.partner[0].token, Method::POST, &rounds, Some(&body)),
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{a:?} {b:?}");
+    // One person sends the same answer twice at once: it is recorded once.
+    let body = answer_body(4, &[], "once");
+    let responses = path(pid, "/1/responses");
+    let (a, b) = tokio::join!(
+        app.call(&d.home[1].token, Method::POST, &responses, Some(&body)),
+        app.call(&d.home[1].token, Method::POST, &responses, Some(&body)),
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{a:?} {b:?}");
+    let refused = if a.0 == 409 { &a.1 } else { &b.1 };
+    assert_eq!(refused["code"], "already_answered", "{refused}");
+    assert_eq!(respondents(&app, pid, 1).await, 1);
 });

@@ -226,8 +226,7 @@ pub const MAX_COMMENT: usize = 2000;
 pub struct SurveyAnswerInput {
     /// A score from 1 (strongly disagree) to 5 (strongly agree) for every dimension, keyed by
     /// its wire name (`trust`, `communication`, …).
-    #[schema(value_type = std::collections::BTreeMap<String, i64>)]
-    pub scores: BTreeMap<Dimension, i64>,
+    pub scores: BTreeMap<String, i64>,
     /// A free comment, read only inside the respondent's organization.
     #[serde(default)]
     pub comment: String,
@@ -249,7 +248,7 @@ impl SurveyAnswerInput {
         let mut scores = [0u8; 9];
         for (i, d) in Dimension::ALL.iter().enumerate() {
             let field = format!("scores.{}", d.as_str());
-            match self.scores.get(d) {
+            match self.scores.get(d.as_str()) {
                 None => e.add(
                     field,
                     "required",
@@ -261,6 +260,19 @@ impl SurveyAnswerInput {
                     "out_of_range",
                     format!("{} is scored from 1 to 5, not {v}", d.label()),
                 ),
+            }
+        }
+        for key in self.scores.keys() {
+            if key.parse::<Dimension>().is_err() {
+                let shown: String = key.chars().take(50).collect();
+                e.add(
+                    format!("scores.{shown}"),
+                    "unknown_dimension",
+                    format!(
+                        "`{shown}` is not a survey dimension; expected one of: {}",
+                        Dimension::WIRE.join(", ")
+                    ),
+                );
             }
         }
         let comment = clean(&mut e, "comment", &self.comment, 0, MAX_COMMENT, true);

@@ -268,13 +268,13 @@ impl PortfolioFilter {
             &mut e,
             "type",
             p.partnership_type.as_deref(),
-            &names(&PartnershipType::ALL, PartnershipType::as_str),
+            &names(PartnershipType::ALL, PartnershipType::as_str),
         );
         let stage = one_of(
             &mut e,
             "stage",
             p.stage.as_deref(),
-            &names(&Stage::ALL, Stage::as_str),
+            &names(Stage::ALL, Stage::as_str),
         );
         let verdict = match p.verdict.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -287,7 +287,7 @@ impl PortfolioFilter {
                         "invalid_value",
                         format!(
                             "`{v}` is not one of {}, none",
-                            names(&VerdictKind::ALL, VerdictKind::as_str)
+                            names(VerdictKind::ALL, VerdictKind::as_str)
                         ),
                     );
                     None

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use concord_domain::health::survey::{
     PartyResults, SurveyAnswerInput, SurveyComments, SurveyRound, SurveyRoundInput,
@@ -23,7 +23,7 @@ fn round_number(raw: i64) -> Result<u32, ApiError> {
     u32::try_from(raw).map_err(|_| ApiError::not_found("survey round"))
 }
 
-#[utoipa::path(get, path = "/api/v1/partnerships/{id}/surveys", tag = "surveys",
+#[utoipa::path(get, path = "/api/v1/partnerships/{id}/surveys", tag = "surveys", operation_id = "list_survey_rounds",
     params(("id" = i64, Path, description = "Partnership id")),
     responses(
         (status = 200, description = "Survey rounds, newest first, each with how many people answered", body = [SurveyRound]),
@@ -41,7 +41,7 @@ pub async fn rounds(
     Ok(Json(rounds))
 }
 
-#[utoipa::path(post, path = "/api/v1/partnerships/{id}/surveys", tag = "surveys",
+#[utoipa::path(post, path = "/api/v1/partnerships/{id}/surveys", tag = "surveys", operation_id = "open_survey_round",
     params(("id" = i64, Path, description = "Partnership id")),
     request_body = SurveyRoundInput,
     responses(
@@ -64,7 +64,7 @@ pub async fn open_round(
     Ok((StatusCode::CREATED, Json(r)))
 }
 
-#[utoipa::path(get, path = "/api/v1/partnerships/{id}/surveys/{round}", tag = "surveys",
+#[utoipa::path(get, path = "/api/v1/partnerships/{id}/surveys/{round}", tag = "surveys", operation_id = "get_survey_round",
     params(("id" = i64, Path, description = "Partnership id"), ("round" = u32, Path, description = "Round number")),
     responses(
         (status = 200, description = "The round and its results: overall averages per dimension with the change since the previous round with answers, respondents per party, a party's averages only when at least three of its people answered, and the perception gaps between revealed parties. Never who answered what.", body = SurveyRoundResults),
@@ -83,7 +83,7 @@ pub async fn round(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/partnerships/{id}/surveys/{round}/close", tag = "surveys",
+#[utoipa::path(post, path = "/api/v1/partnerships/{id}/surveys/{round}/close", tag = "surveys", operation_id = "close_survey_round",
     params(("id" = i64, Path, description = "Partnership id"), ("round" = u32, Path, description = "Round number")),
     responses(
         (status = 200, description = "The round closed; it takes no more answers", body = SurveyRound),
@@ -104,7 +104,7 @@ pub async fn close_round(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/partnerships/{id}/surveys/{round}/responses", tag = "surveys",
+#[utoipa::path(post, path = "/api/v1/partnerships/{id}/surveys/{round}/responses", tag = "surveys", operation_id = "answer_survey",
     params(("id" = i64, Path, description = "Partnership id"), ("round" = u32, Path, description = "Round number")),
     request_body = SurveyAnswerInput,
     responses(
@@ -129,14 +129,16 @@ pub async fn answer(
 }
 
 /// Which party's figures to show.
-#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PartyQuery {
-    /// The organization id of a party.
+    /// The organization id of a party (required).
+    #[param(value_type = i64)]
     pub party: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/partnerships/{id}/surveys/{round}/results", tag = "surveys",
+#[utoipa::path(get, path = "/api/v1/partnerships/{id}/surveys/{round}/results", tag = "surveys", operation_id = "get_survey_party_results",
     params(("id" = i64, Path, description = "Partnership id"), ("round" = u32, Path, description = "Round number"), PartyQuery),
     responses(
         (status = 200, description = "The party's averages per dimension", body = PartyResults),
@@ -150,6 +152,9 @@ pub async fn party_results(
     ApiQuery(q): ApiQuery<PartyQuery>,
 ) -> Result<Json<PartyResults>, ApiError> {
     let n = round_number(round)?;
+    let actor = who.actor();
+    // Out of reach is a 404 before the query is judged.
+    s.store.get_partnership(&actor, PartnershipId(id)).await?;
     let raw = q.party.unwrap_or_default();
     let party = raw.trim().parse::<i64>().map_err(|_| {
         ApiError::validation(ValidationErrors::single(
@@ -164,12 +169,12 @@ pub async fn party_results(
     })?;
     Ok(Json(
         s.store
-            .survey_party_results(&who.actor(), PartnershipId(id), n, OrgId(party))
+            .survey_party_results(&actor, PartnershipId(id), n, OrgId(party))
             .await?,
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/partnerships/{id}/surveys/{round}/comments", tag = "surveys",
+#[utoipa::path(get, path = "/api/v1/partnerships/{id}/surveys/{round}/comments", tag = "surveys", operation_id = "get_survey_comments",
     params(("id" = i64, Path, description = "Partnership id"), ("round" = u32, Path, description = "Round number")),
     responses(
         (status = 200, description = "The comments written by your own organization's respondents, without names; another party's comments are never shown", body = SurveyComments),

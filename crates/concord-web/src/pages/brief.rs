@@ -273,7 +273,7 @@ pub async fn show(
             });
         }
     }
-    decisions.sort_by(|a, b| b.on.cmp(&a.on));
+    decisions.sort_by_key(|d| std::cmp::Reverse(d.on));
     decisions.truncate(MAX_DECISIONS);
 
     render(

@@ -391,15 +391,7 @@ async fn roster_page(
                 .people
                 .iter()
                 .filter(|x| x.organization_id == party.organization_id)
-                .map(|x| {
-                    person_view(
-                        x,
-                        &roster,
-                        mine(party.organization_id),
-                        &refused,
-                        day_now,
-                    )
-                })
+                .map(|x| person_view(x, &roster, mine(party.organization_id), &refused, day_now))
                 .collect(),
         })
         .collect();
@@ -519,7 +511,10 @@ async fn writer(s: &AppState, who: &Principal, id: PartnershipId) -> Result<(), 
     if who.acting.role.can_contribute() {
         Ok(())
     } else {
-        Err(PageError::Refused(StatusCode::FORBIDDEN, VIEWERS_READ.into()))
+        Err(PageError::Refused(
+            StatusCode::FORBIDDEN,
+            VIEWERS_READ.into(),
+        ))
     }
 }
 
@@ -746,11 +741,7 @@ pub async fn complete_task(
 ) -> Result<Response, PageError> {
     let id = PartnershipId(id);
     writer(&s, &who, id).await?;
-    match s
-        .store
-        .complete_task(&who.actor(), id, task, today())
-        .await
-    {
+    match s.store.complete_task(&who.actor(), id, task, today()).await {
         Ok(t) => Ok(see_other(&format!(
             "/partnerships/{id}/stakeholders?done=task#alert-{}",
             t.stakeholder_id

@@ -389,7 +389,7 @@ pub async fn answer(
     let mut kept = BTreeMap::new();
     for d in Dimension::ALL {
         if let Ok(v) = form.get(d.as_str()).trim().parse::<i64>() {
-            scores.insert(*d, v);
+            scores.insert(d.as_str().to_string(), v);
             if let Ok(b) = u8::try_from(v) {
                 kept.insert(*d, b);
             }
