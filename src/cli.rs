@@ -617,7 +617,9 @@ async fn review_scheduler(store: Store) {
         match store.refresh_stale_health().await {
             Ok(n) if n > 0 => tracing::info!(count = n, "recomputed stale partnership health"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %error_chain(&e), "could not recompute partnership health"),
+            Err(e) => {
+                tracing::warn!(error = %error_chain(&e), "could not recompute partnership health")
+            }
         }
     }
 }

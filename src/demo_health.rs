@@ -75,7 +75,8 @@ impl Loader<'_> {
             .map(|(_, u)| *u)
             .collect();
         for (local, name) in COLLEAGUES {
-            let email = Email::parse(&format!("{local}@{slug}.example")).map_err(|e| e.to_string())?;
+            let email =
+                Email::parse(&format!("{local}@{slug}.example")).map_err(|e| e.to_string())?;
             let user = self
                 .store
                 .create_user(
@@ -301,17 +302,66 @@ pub(crate) async fn load(
     l.people(
         &healthy,
         &[
-            (0, "Dr. Alma Reyes", "Chief Strategy Officer", "executive_sponsor", "high", "high"),
-            (0, "Marcus Bell", "Vice President, Revenue Cycle", "champion", "high", "high"),
-            (0, "Priya Natarajan", "Director, Strategic Alliances", "alliance_manager", "medium", "high"),
-            (1, "Colin Whitaker", "Chief Operating Officer", "executive_sponsor", "high", "medium"),
-            (1, "Dana Obi", "Client Partner", "alliance_manager", "medium", "high"),
-            (1, "Lucia Ferreira", "Coding Quality Lead", "operational_lead", "medium", "high"),
+            (
+                0,
+                "Dr. Alma Reyes",
+                "Chief Strategy Officer",
+                "executive_sponsor",
+                "high",
+                "high",
+            ),
+            (
+                0,
+                "Marcus Bell",
+                "Vice President, Revenue Cycle",
+                "champion",
+                "high",
+                "high",
+            ),
+            (
+                0,
+                "Priya Natarajan",
+                "Director, Strategic Alliances",
+                "alliance_manager",
+                "medium",
+                "high",
+            ),
+            (
+                1,
+                "Colin Whitaker",
+                "Chief Operating Officer",
+                "executive_sponsor",
+                "high",
+                "medium",
+            ),
+            (
+                1,
+                "Dana Obi",
+                "Client Partner",
+                "alliance_manager",
+                "medium",
+                "high",
+            ),
+            (
+                1,
+                "Lucia Ferreira",
+                "Coding Quality Lead",
+                "operational_lead",
+                "medium",
+                "high",
+            ),
         ],
     )
     .await?;
-    l.survey(&healthy, &slugs(&healthy), "Spring pulse", &[FAIR, GOOD], &[], true)
-        .await?;
+    l.survey(
+        &healthy,
+        &slugs(&healthy),
+        "Spring pulse",
+        &[FAIR, GOOD],
+        &[],
+        true,
+    )
+    .await?;
     l.survey(
         &healthy,
         &slugs(&healthy),
@@ -350,10 +400,38 @@ pub(crate) async fn load(
     l.people(
         &declining,
         &[
-            (0, "Dr. Evelyn Hart", "Chief Medical Officer", "executive_sponsor", "high", "medium"),
-            (0, "Tomas Lindqvist", "Director, Imaging Services", "champion", "medium", "medium"),
-            (1, "Grace Amankwah", "Chief Executive Officer", "executive_sponsor", "high", "low"),
-            (1, "Ravi Menon", "Laboratory Manager", "operational_lead", "low", "medium"),
+            (
+                0,
+                "Dr. Evelyn Hart",
+                "Chief Medical Officer",
+                "executive_sponsor",
+                "high",
+                "medium",
+            ),
+            (
+                0,
+                "Tomas Lindqvist",
+                "Director, Imaging Services",
+                "champion",
+                "medium",
+                "medium",
+            ),
+            (
+                1,
+                "Grace Amankwah",
+                "Chief Executive Officer",
+                "executive_sponsor",
+                "high",
+                "low",
+            ),
+            (
+                1,
+                "Ravi Menon",
+                "Laboratory Manager",
+                "operational_lead",
+                "low",
+                "medium",
+            ),
         ],
     )
     .await?;
@@ -409,10 +487,38 @@ pub(crate) async fn load(
         .people(
             &left,
             &[
-                (0, "Dr. Alma Reyes", "Chief Strategy Officer", "executive_sponsor", "high", "high"),
-                (0, "Hannah Kowalski", "Director, Population Health", "alliance_manager", "medium", "high"),
-                (1, "Dr. Nia Okafor", "Medical Director, Quality", "champion", "high", "high"),
-                (1, "Peter Szabo", "Practice Operations Manager", "operational_lead", "medium", "medium"),
+                (
+                    0,
+                    "Dr. Alma Reyes",
+                    "Chief Strategy Officer",
+                    "executive_sponsor",
+                    "high",
+                    "high",
+                ),
+                (
+                    0,
+                    "Hannah Kowalski",
+                    "Director, Population Health",
+                    "alliance_manager",
+                    "medium",
+                    "high",
+                ),
+                (
+                    1,
+                    "Dr. Nia Okafor",
+                    "Medical Director, Quality",
+                    "champion",
+                    "high",
+                    "high",
+                ),
+                (
+                    1,
+                    "Peter Szabo",
+                    "Practice Operations Manager",
+                    "operational_lead",
+                    "medium",
+                    "medium",
+                ),
             ],
         )
         .await?;
@@ -429,12 +535,22 @@ pub(crate) async fn load(
         )
         .await
         .map_err(|e| format!("demo departure in {}: {e}", left.name))?;
-    l.survey(&left, &slugs(&left), "Mid-year survey", &[GOOD, GOOD], &[], true)
-        .await?;
+    l.survey(
+        &left,
+        &slugs(&left),
+        "Mid-year survey",
+        &[GOOD, GOOD],
+        &[],
+        true,
+    )
+    .await?;
 
     // A health history for every live partnership: the drivers as of each of the last twelve
     // months, so the trend and the sparklines have something to show from the first visit.
-    let days: Vec<NaiveDate> = (1..=12).rev().map(|m| today - Duration::days(30 * m)).collect();
+    let days: Vec<NaiveDate> = (1..=12)
+        .rev()
+        .map(|m| today - Duration::days(30 * m))
+        .collect();
     let mut histories = 0;
     for p in &all {
         if p.stage.is_terminal() || p.archived_at.is_some() {

@@ -301,13 +301,29 @@ async fn check_health(store: &Store) {
     };
     let (hs, ds, ls) = (h.score.unwrap(), d.score.unwrap(), l.score.unwrap());
     assert!(hs >= 75.0, "healthy scores {hs}: {:?}", h.drivers);
-    assert!(ds < hs - 15.0, "declining scores {ds} against {hs}: {:?}", d.drivers);
+    assert!(
+        ds < hs - 15.0,
+        "declining scores {ds} against {hs}: {:?}",
+        d.drivers
+    );
     assert!(ls < hs, "champion left scores {ls} against {hs}");
-    for r in [R::PerceptionGap, R::KeyPersonDeparted, R::HighRiskUnmitigated] {
-        assert!(!rules(&h).contains(&r), "healthy has no {r} warning: {:?}", rules(&h));
+    for r in [
+        R::PerceptionGap,
+        R::KeyPersonDeparted,
+        R::HighRiskUnmitigated,
+    ] {
+        assert!(
+            !rules(&h).contains(&r),
+            "healthy has no {r} warning: {:?}",
+            rules(&h)
+        );
     }
     assert!(rules(&d).contains(&R::PerceptionGap), "{:?}", rules(&d));
-    assert!(rules(&d).contains(&R::HighRiskUnmitigated), "{:?}", rules(&d));
+    assert!(
+        rules(&d).contains(&R::HighRiskUnmitigated),
+        "{:?}",
+        rules(&d)
+    );
     assert!(rules(&d).contains(&R::MetricOffTrack), "{:?}", rules(&d));
     assert!(rules(&l).contains(&R::KeyPersonDeparted), "{:?}", rules(&l));
     assert!(!rules(&l).contains(&R::PerceptionGap), "{:?}", rules(&l));

@@ -53,14 +53,14 @@ pub mod market_import;
 mod market_scan;
 mod meetings;
 mod notes;
-mod portfolio;
-mod risks;
-mod stakeholders;
-mod surveys;
 mod organizations;
 mod partnerships;
+mod portfolio;
 mod reviews;
+mod risks;
 pub mod scorecards;
+mod stakeholders;
+mod surveys;
 pub mod testing;
 
 pub use accounts::{Credentials, SessionInfo, TokenInfo};

@@ -1840,7 +1840,8 @@ async fn survey_health_and_portfolio_in_a_real_browser() {
     b.wait_for_text("#survey-respondents", "1").await;
 
     // The health page: a score, the survey driver with data, and the risk's warning.
-    b.goto(&app.url(&format!("/partnerships/{pid}/health"))).await;
+    b.goto(&app.url(&format!("/partnerships/{pid}/health")))
+        .await;
     b.wait_for("#health-score").await;
     let score = b.text_of("#health-score").await;
     assert!(
