@@ -148,8 +148,11 @@ fn nothing_raises_nothing() {
     assert!(rules_of(&base()).is_empty());
     let v = driver_values(&base());
     assert_eq!(v.len(), 8);
-    // With no data but risks and continuity (both perfect), the score is 100.
-    assert_eq!(score(&v, &Weights::default()).score, Some(100.0));
+    // With nothing measured yet (no values, commitments, meetings or survey), risks and
+    // continuity alone give no score: an untested partnership does not look perfect.
+    let s = score(&v, &Weights::default());
+    assert_eq!(s.score, None);
+    assert!(s.drivers.iter().all(|d| d.contribution == 0.0));
 }
 
 fn adherence(ratio: f64) -> Adherence {

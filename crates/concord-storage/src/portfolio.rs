@@ -140,30 +140,29 @@ impl Store {
         Ok(out)
     }
 
-    /// What the acting organization's portfolio is computed from, compared as a whole: the
-    /// health fingerprint of its partnerships ([`Store::health_fingerprint`]: every version bump
-    /// of any of them, new ones included) and the latest change to any organization party to
-    /// them (a partner renamed), and when the organization last set its health weights.
-    /// Equal fingerprints on the same day mean an equal portfolio.
+    /// What the acting organization's portfolio is computed from, compared as a whole, in one
+    /// query: the count and the sum of the health versions of its partnerships (the triggers of
+    /// migration 0009 bump a partnership's version on every write its health or its row is
+    /// computed from, a partner renamed included; versions only grow, so any change changes the
+    /// sum), and when the organization last set its health weights. Equal fingerprints on the
+    /// same day mean an equal portfolio.
     pub async fn portfolio_fingerprint(
         &self,
         actor: &Actor,
-    ) -> Result<(i64, i64, Option<String>, Option<String>), StoreError> {
+    ) -> Result<(i64, i64, Option<String>), StoreError> {
         let org = acting_org(actor)?;
-        let health = self.health_fingerprint(OrgId(org)).await?;
-        let (organizations, weights): (Option<String>, Option<String>) = run!(&self.read, |p| {
+        let (n, sum, weights): (i64, Option<i64>, Option<String>) = run!(&self.read, |p| {
             sqlx::query_as(
-                "SELECT CAST(MAX(o.updated_at) AS TEXT), \
+                "SELECT COUNT(*), CAST(SUM(m.version) AS BIGINT), \
                  (SELECT CAST(hs.updated_at AS TEXT) FROM health_settings hs WHERE hs.organization_id = $1) \
-                 FROM organizations o WHERE o.id IN \
-                 (SELECT b.organization_id FROM partnership_parties a \
-                 JOIN partnership_parties b ON b.partnership_id = a.partnership_id \
-                 WHERE a.organization_id = $1)",
+                 FROM partnership_parties pp \
+                 LEFT JOIN health_marks m ON m.partnership_id = pp.partnership_id \
+                 WHERE pp.organization_id = $1",
             )
             .bind(org)
             .fetch_one(p)
             .await?
         });
-        Ok((health.0, health.1, organizations, weights))
+        Ok((n, sum.unwrap_or(0), weights))
     }
 }

@@ -400,9 +400,27 @@ impl Browser {
         .to_string()
     }
 
+    /// The text of the first element matching `css`; when the page is replaced between finding
+    /// the element and reading it (a form submission landing), it is found again.
     async fn text_of(&self, css: &str) -> String {
-        let el = self.wait_for(css).await;
-        self.text(&el).await
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let el = self.wait_for(css).await;
+            match self
+                .cmd(
+                    reqwest::Method::GET,
+                    &format!("/element/{}/text", el.0),
+                    None,
+                )
+                .await
+            {
+                Ok(v) => return v.as_str().unwrap_or_default().to_string(),
+                Err(e) if e.error.contains("stale") && Instant::now() < deadline => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => panic!("WebDriver text of {css}: {}: {}", e.error, e.message),
+            }
+        }
     }
 
     /// A DOM property (`value`, `checked`, ...), as a string.

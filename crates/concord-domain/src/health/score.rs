@@ -583,11 +583,21 @@ pub fn score(values: &[DriverValue], weights: &Weights) -> HealthScore {
             0.0
         }
     };
-    let total: f64 = values
+    // Without evidence of how the partnership performs (metric values, commitments, meetings or
+    // a survey), the drivers that judge only what has gone wrong (risks, departures, overdue
+    // reviews) would make an untested partnership look perfect: there is no score yet.
+    let evidence = values
         .iter()
-        .filter(|v| v.value.is_some_and(|x| !x.is_nan()))
-        .map(|v| w_of(v.key))
-        .sum();
+        .any(|v| v.key.is_evidence() && v.value.is_some_and(|x| !x.is_nan()));
+    let total: f64 = if evidence {
+        values
+            .iter()
+            .filter(|v| v.value.is_some_and(|x| !x.is_nan()))
+            .map(|v| w_of(v.key))
+            .sum()
+    } else {
+        0.0
+    };
     let drivers: Vec<Driver> = values
         .iter()
         .map(|v| {
@@ -616,6 +626,20 @@ pub fn score(values: &[DriverValue], weights: &Weights) -> HealthScore {
             .clamp(0.0, 100.0)
     });
     HealthScore { score, drivers }
+}
+
+impl DriverKey {
+    /// Drivers measured from what the partnership did (values, commitments, meetings, the
+    /// survey); at least one must have data for there to be a score.
+    pub fn is_evidence(self) -> bool {
+        matches!(
+            self,
+            DriverKey::MetricAttainment
+                | DriverKey::CommitmentsKept
+                | DriverKey::MeetingCadence
+                | DriverKey::SurveyLevel
+        )
+    }
 }
 
 string_enum! {

@@ -268,3 +268,17 @@ ORDER BY p.id, s.position;
 
 -- The verdict kind of the charter, cached beside the health for the portfolio (health helper).
 ALTER TABLE health_cache ADD COLUMN verdict TEXT;
+
+-- A party renamed or re-profiled changes what the portfolio and the brief show of each of its
+-- partnerships.
+CREATE FUNCTION health_bump_organizations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO health_marks (partnership_id, version)
+        SELECT DISTINCT pp.partnership_id, 1 FROM changed c
+        JOIN partnership_parties pp ON pp.organization_id = c.id
+        ON CONFLICT (partnership_id) DO UPDATE SET version = health_marks.version + 1;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER organizations_health_update AFTER UPDATE ON organizations
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION health_bump_organizations();

@@ -297,3 +297,11 @@ ORDER BY p.id, s.position;
 
 -- The verdict kind of the charter, cached beside the health for the portfolio (health helper).
 ALTER TABLE health_cache ADD COLUMN verdict TEXT;
+
+-- A party renamed or re-profiled changes what the portfolio and the brief show of each of its
+-- partnerships.
+CREATE TRIGGER organizations_health_update AFTER UPDATE ON organizations BEGIN
+    INSERT INTO health_marks (partnership_id, version)
+        SELECT partnership_id, 1 FROM partnership_parties WHERE organization_id = NEW.id
+        ON CONFLICT (partnership_id) DO UPDATE SET version = version + 1;
+END;

@@ -518,7 +518,7 @@ pub fn by_type(rows: &[&PortfolioRow]) -> Vec<TypeSummary> {
 
 // ---------------------------------------------------------------- the memo
 
-type Fingerprint = (i64, i64, Option<String>, Option<String>);
+type Fingerprint = (i64, i64, Option<String>);
 type Slot = Arc<tokio::sync::Mutex<Option<(Fingerprint, NaiveDate, Arc<Vec<PortfolioRow>>)>>>;
 
 /// The assembled portfolio rows of each organization, under the fingerprint and day they were
