@@ -14,10 +14,11 @@ use concord_domain::health::score::{
     DriverKey, PartnershipHealth, TrendDirection, Weights, MAX_WEIGHT,
 };
 use concord_domain::partnership::Partnership;
-use concord_domain::{OrgId, PartnershipId, ValidationErrors};
+use concord_domain::{PartnershipId, ValidationErrors};
 use concord_storage::StoreError;
 
 use super::chart::{self, ChartInput, ChartPoint};
+use super::operations::party_name;
 use super::{capitalize, render, see_other, Chrome, PageError, PageId};
 use crate::auth::{PageAuth, Principal};
 use crate::extract::Form;
@@ -48,14 +49,6 @@ pub fn arrow(d: TrendDirection) -> &'static str {
 
 fn day(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
-}
-
-fn party_name(p: &Partnership, org: OrgId) -> String {
-    p.parties
-        .iter()
-        .find(|x| x.organization_id == org)
-        .map(|x| x.organization_name.clone())
-        .unwrap_or_else(|| format!("organization {org}"))
 }
 
 struct DriverRow {

@@ -85,7 +85,7 @@ fn days_word(n: i64) -> String {
     }
 }
 
-fn party_name(p: &Partnership, org: OrgId) -> String {
+pub(super) fn party_name(p: &Partnership, org: OrgId) -> String {
     p.parties
         .iter()
         .find(|x| x.organization_id == org)
@@ -106,7 +106,7 @@ fn parties_text(p: &Partnership) -> String {
     }
 }
 
-fn forbid_unless(ok: bool, message: &str) -> Result<(), PageError> {
+pub(super) fn forbid_unless(ok: bool, message: &str) -> Result<(), PageError> {
     if ok {
         Ok(())
     } else {
@@ -116,7 +116,7 @@ fn forbid_unless(ok: bool, message: &str) -> Result<(), PageError> {
 
 /// A refusal that is not about one input, as the status and the alert to show; anything else is
 /// an error page.
-fn refusal(e: StoreError) -> Result<(StatusCode, String), PageError> {
+pub(super) fn refusal(e: StoreError) -> Result<(StatusCode, String), PageError> {
     match e {
         StoreError::Conflict { message, .. } | StoreError::Refused { message, .. } => {
             Ok((StatusCode::CONFLICT, capitalize(&message)))

@@ -17,6 +17,7 @@ use concord_domain::{OrgId, PartnershipId, ValidationErrors};
 use concord_storage::StoreError;
 
 use super::journeys::PageIds;
+use super::operations::party_name;
 use super::{capitalize, render, see_other, Chrome, Opt, PageError, PageId};
 use crate::api::ledger::today;
 use crate::auth::{PageAuth, Principal};
@@ -59,14 +60,6 @@ fn zone(sev: u8) -> &'static str {
 
 fn day(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
-}
-
-fn party_name(p: &Partnership, org: OrgId) -> String {
-    p.parties
-        .iter()
-        .find(|x| x.organization_id == org)
-        .map(|x| x.organization_name.clone())
-        .unwrap_or_else(|| format!("organization {org}"))
 }
 
 /// One labelled input of the risk form.

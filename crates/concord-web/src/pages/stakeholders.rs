@@ -19,6 +19,7 @@ use concord_domain::{OrgId, PartnershipId};
 use concord_storage::StoreError;
 
 use super::journeys::PageIds;
+use super::operations::{party_name, refusal};
 use super::{capitalize, render, see_other, Chrome, Opt, PageError, PageId};
 use crate::api::ledger::today;
 use crate::auth::{PageAuth, Principal};
@@ -31,14 +32,6 @@ const VIEWERS_READ: &str =
 /// A day as people read it: "31 Mar 2026".
 pub(super) fn day(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
-}
-
-pub(super) fn party_name(p: &Partnership, org: OrgId) -> String {
-    p.parties
-        .iter()
-        .find(|x| x.organization_id == org)
-        .map(|x| x.organization_name.clone())
-        .unwrap_or_else(|| format!("organization {org}"))
 }
 
 /// One labelled input, shaped for `ops_field.html`.
@@ -515,18 +508,6 @@ async fn writer(s: &AppState, who: &Principal, id: PartnershipId) -> Result<(), 
             StatusCode::FORBIDDEN,
             VIEWERS_READ.into(),
         ))
-    }
-}
-
-/// A refusal that is not about one input: the status and an alert, or an error page.
-fn refusal(e: StoreError) -> Result<(StatusCode, String), PageError> {
-    match e {
-        StoreError::Conflict { message, .. } | StoreError::Refused { message, .. } => {
-            Ok((StatusCode::CONFLICT, capitalize(&message)))
-        }
-        e @ StoreError::Archived { .. } => Ok((StatusCode::CONFLICT, capitalize(&e.to_string()))),
-        StoreError::Validation(v) => Ok((StatusCode::UNPROCESSABLE_ENTITY, v.to_string())),
-        other => Err(other.into()),
     }
 }
 

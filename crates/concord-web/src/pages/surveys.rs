@@ -22,10 +22,11 @@ use concord_domain::health::survey::{
 };
 use concord_domain::health::Dimension;
 use concord_domain::partnership::Partnership;
-use concord_domain::{OrgId, PartnershipId, ValidationErrors};
+use concord_domain::{PartnershipId, ValidationErrors};
 use concord_storage::StoreError;
 
 use super::journeys::PageIds;
+use super::operations::{forbid_unless, party_name, refusal};
 use super::{capitalize, human_time, render, see_other, Chrome, PageError, PageId};
 use crate::api::ledger::today;
 use crate::auth::{PageAuth, Principal};
@@ -54,35 +55,6 @@ fn day(d: NaiveDate) -> String {
 /// An average with two decimals.
 fn avg(v: f64) -> String {
     format!("{v:.2}")
-}
-
-fn party_name(p: &Partnership, org: OrgId) -> String {
-    p.parties
-        .iter()
-        .find(|x| x.organization_id == org)
-        .map(|x| x.organization_name.clone())
-        .unwrap_or_else(|| format!("organization {org}"))
-}
-
-fn forbid_unless(ok: bool, message: &str) -> Result<(), PageError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(PageError::Refused(StatusCode::FORBIDDEN, message.into()))
-    }
-}
-
-/// A refusal that is not about one input: the status and the alert; anything else is an error
-/// page.
-fn refusal(e: StoreError) -> Result<(StatusCode, String), PageError> {
-    match e {
-        StoreError::Conflict { message, .. } | StoreError::Refused { message, .. } => {
-            Ok((StatusCode::CONFLICT, capitalize(&message)))
-        }
-        e @ StoreError::Archived { .. } => Ok((StatusCode::CONFLICT, capitalize(&e.to_string()))),
-        StoreError::Validation(v) => Ok((StatusCode::UNPROCESSABLE_ENTITY, v.to_string())),
-        other => Err(other.into()),
-    }
 }
 
 fn error_for(v: &ValidationErrors, field: &str) -> String {
