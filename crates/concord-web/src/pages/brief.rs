@@ -13,8 +13,7 @@ use concord_domain::health::{RiskStatus, StakeholderStatus, Visibility};
 use concord_domain::partnership::Partnership;
 use concord_domain::PartnershipId;
 
-use super::operations::party_name;
-use super::stakeholders::day;
+use super::operations::{day, party_name};
 use super::{render, Chrome, PageError, PageId};
 use crate::api::ledger::today;
 use crate::auth::PageAuth;

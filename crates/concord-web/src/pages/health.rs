@@ -8,7 +8,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::NaiveDate;
 
 use concord_domain::health::score::{
     DriverKey, PartnershipHealth, TrendDirection, Weights, MAX_WEIGHT,
@@ -18,7 +17,7 @@ use concord_domain::{PartnershipId, ValidationErrors};
 use concord_storage::StoreError;
 
 use super::chart::{self, ChartInput, ChartPoint};
-use super::operations::party_name;
+use super::operations::{day, party_name};
 use super::{capitalize, render, see_other, Chrome, PageError, PageId};
 use crate::auth::{PageAuth, Principal};
 use crate::extract::Form;
@@ -45,10 +44,6 @@ pub fn arrow(d: TrendDirection) -> &'static str {
         TrendDirection::Steady => "▶",
         TrendDirection::Unknown => "·",
     }
-}
-
-fn day(d: NaiveDate) -> String {
-    d.format("%-d %b %Y").to_string()
 }
 
 struct DriverRow {

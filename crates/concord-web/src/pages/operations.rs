@@ -52,7 +52,7 @@ fn small_id(n: i64) -> Result<u32, PageError> {
 }
 
 /// A day as people read it: "31 Mar 2026".
-fn day(d: NaiveDate) -> String {
+pub(super) fn day(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
 }
 
@@ -166,25 +166,30 @@ impl Errors {
 
 /// One labelled input. `id` is unique on the page (the inline forms of a list share names).
 pub struct Input {
-    id: String,
-    name: String,
-    label: String,
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) label: String,
     /// `text`, `date`, `textarea` or `select`.
-    kind: &'static str,
-    value: String,
-    options: Vec<Opt>,
-    error: String,
-    hint: String,
+    pub(super) kind: &'static str,
+    pub(super) value: String,
+    pub(super) options: Vec<Opt>,
+    pub(super) error: String,
+    pub(super) hint: String,
     /// `full`, `half`, `third` or `sixth` of the form's grid row (empty: no grid).
-    width: &'static str,
+    pub(super) width: &'static str,
     /// The label is read by screen readers only (inputs in a table row).
-    compact: bool,
-    rows: u32,
-    max: String,
+    pub(super) compact: bool,
+    pub(super) rows: u32,
+    pub(super) max: String,
 }
 
 impl Input {
-    fn new(name: &str, label: &str, kind: &'static str, value: impl Into<String>) -> Self {
+    pub(super) fn new(
+        name: &str,
+        label: &str,
+        kind: &'static str,
+        value: impl Into<String>,
+    ) -> Self {
         Input {
             id: name.to_string(),
             name: name.to_string(),
@@ -201,44 +206,44 @@ impl Input {
         }
     }
 
-    fn select(name: &str, label: &str, options: Vec<Opt>) -> Self {
+    pub(super) fn select(name: &str, label: &str, options: Vec<Opt>) -> Self {
         Input {
             options,
             ..Input::new(name, label, "select", "")
         }
     }
 
-    fn id(mut self, id: String) -> Self {
+    pub(super) fn id(mut self, id: String) -> Self {
         self.id = id;
         self
     }
 
-    fn hint(mut self, hint: &str) -> Self {
+    pub(super) fn hint(mut self, hint: &str) -> Self {
         self.hint = hint.into();
         self
     }
 
-    fn width(mut self, width: &'static str) -> Self {
+    pub(super) fn width(mut self, width: &'static str) -> Self {
         self.width = width;
         self
     }
 
-    fn compact(mut self) -> Self {
+    pub(super) fn compact(mut self) -> Self {
         self.compact = true;
         self
     }
 
-    fn rows(mut self, rows: u32) -> Self {
+    pub(super) fn rows(mut self, rows: u32) -> Self {
         self.rows = rows;
         self
     }
 
-    fn max(mut self, max: String) -> Self {
+    pub(super) fn max(mut self, max: String) -> Self {
         self.max = max;
         self
     }
 
-    fn error(mut self, error: String) -> Self {
+    pub(super) fn error(mut self, error: String) -> Self {
         self.error = error;
         self
     }

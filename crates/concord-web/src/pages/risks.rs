@@ -17,7 +17,7 @@ use concord_domain::{OrgId, PartnershipId, ValidationErrors};
 use concord_storage::StoreError;
 
 use super::journeys::PageIds;
-use super::operations::party_name;
+use super::operations::{day, party_name};
 use super::{capitalize, render, see_other, Chrome, Opt, PageError, PageId};
 use crate::api::ledger::today;
 use crate::auth::{PageAuth, Principal};
@@ -56,10 +56,6 @@ fn zone(sev: u8) -> &'static str {
     } else {
         "low"
     }
-}
-
-fn day(d: NaiveDate) -> String {
-    d.format("%-d %b %Y").to_string()
 }
 
 /// One labelled input of the risk form.

@@ -19,7 +19,7 @@ use concord_domain::{OrgId, PartnershipId};
 use concord_storage::StoreError;
 
 use super::journeys::PageIds;
-use super::operations::{party_name, refusal};
+use super::operations::{day, party_name, refusal, Input};
 use super::{capitalize, render, see_other, Chrome, Opt, PageError, PageId};
 use crate::api::ledger::today;
 use crate::auth::{PageAuth, Principal};
@@ -29,71 +29,14 @@ use crate::AppState;
 const VIEWERS_READ: &str =
     "Viewers read the roster; contributors, alliance managers and admins of a party keep its people up to date.";
 
-/// A day as people read it: "31 Mar 2026".
-pub(super) fn day(d: NaiveDate) -> String {
-    d.format("%-d %b %Y").to_string()
+/// An input of `ops_field.html` with its own id (the roster repeats names per person), outside
+/// the form grid unless given a width.
+fn input(id: &str, name: &str, label: &str, kind: &'static str, value: String) -> Input {
+    Input::new(name, label, kind, value).id(id.into()).width("")
 }
 
-/// One labelled input, shaped for `ops_field.html`.
-pub struct Input {
-    id: String,
-    name: String,
-    label: String,
-    kind: &'static str,
-    value: String,
-    options: Vec<Opt>,
-    error: String,
-    hint: String,
-    width: &'static str,
-    compact: bool,
-    rows: u32,
-    max: String,
-}
-
-impl Input {
-    fn new(id: &str, name: &str, label: &str, kind: &'static str, value: String) -> Self {
-        Input {
-            id: id.into(),
-            name: name.into(),
-            label: label.into(),
-            kind,
-            value,
-            options: Vec::new(),
-            error: String::new(),
-            hint: String::new(),
-            width: "",
-            compact: false,
-            rows: 3,
-            max: String::new(),
-        }
-    }
-
-    fn select(id: &str, name: &str, label: &str, options: Vec<Opt>) -> Self {
-        Input {
-            options,
-            ..Input::new(id, name, label, "select", String::new())
-        }
-    }
-
-    fn width(mut self, w: &'static str) -> Self {
-        self.width = w;
-        self
-    }
-
-    fn hint(mut self, h: &str) -> Self {
-        self.hint = h.into();
-        self
-    }
-
-    fn max(mut self, m: String) -> Self {
-        self.max = m;
-        self
-    }
-
-    fn error(mut self, e: String) -> Self {
-        self.error = e;
-        self
-    }
+fn select(id: &str, name: &str, label: &str, options: Vec<Opt>) -> Input {
+    Input::select(name, label, options).id(id.into()).width("")
 }
 
 /// Which form was refused, what it held, and the errors by input name.
@@ -260,7 +203,7 @@ fn person_view(
     };
     let dt = format!("depart-{}", s.id);
     let st = format!("successor-{}", s.id);
-    let depart_input = Input::new(
+    let depart_input = input(
         &format!("d{}-departed_on", s.id),
         "departed_on",
         "Departed on",
@@ -290,7 +233,7 @@ fn person_view(
                 )
             }),
     );
-    let successor_input = Input::select(
+    let successor_input = select(
         &format!("s{}-successor_id", s.id),
         "successor_id",
         "Successor",
@@ -396,7 +339,7 @@ async fn roster_page(
     let org_value = val("organization_id", &who.acting.org_id.to_string());
     let role_value = val("role", StakeholderRole::Champion.as_str());
     let add = AddForm {
-        organization_id: Input::select(
+        organization_id: select(
             "add-organization_id",
             "organization_id",
             "Organization",
@@ -414,16 +357,16 @@ async fn roster_page(
         .width("half")
         .hint("Each party keeps its own people.")
         .error(refused.error("add", "organization_id")),
-        name: Input::new("add-name", "name", "Name", "text", val("name", ""))
+        name: input("add-name", "name", "Name", "text", val("name", ""))
             .width("half")
             .error(refused.error("add", "name")),
-        title: Input::new("add-title", "title", "Title", "text", val("title", ""))
+        title: input("add-title", "title", "Title", "text", val("title", ""))
             .width("half")
             .error(refused.error("add", "title")),
-        email: Input::new("add-email", "email", "E-mail", "email", val("email", ""))
+        email: input("add-email", "email", "E-mail", "email", val("email", ""))
             .width("half")
             .error(refused.error("add", "email")),
-        role: Input::select(
+        role: select(
             "add-role",
             "role",
             "Role in the partnership",
@@ -435,7 +378,7 @@ async fn roster_page(
         .width("third")
         .hint("Sponsors, champions and alliance managers are key: their departure raises a continuity alert.")
         .error(refused.error("add", "role")),
-        influence: Input::select(
+        influence: select(
             "add-influence",
             "influence",
             "Influence",
@@ -443,7 +386,7 @@ async fn roster_page(
         )
         .width("third")
         .error(refused.error("add", "influence")),
-        engagement: Input::select(
+        engagement: select(
             "add-engagement",
             "engagement",
             "Engagement",
