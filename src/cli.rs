@@ -89,6 +89,21 @@ pub enum Command {
         #[arg(long, default_value = "contributor")]
         role: String,
     },
+    /// Check the installation and say what to fix: configuration, database reachability,
+    /// migrations, disk space, database integrity and every ledger chain. Exits non-zero when a
+    /// check fails.
+    Doctor,
+    /// Write a consistent copy of the database to FILE while the server keeps serving.
+    Backup {
+        /// Where to write the backup (refused if it exists).
+        file: PathBuf,
+    },
+    /// Replace the database's contents with a backup written by `concord backup`, then verify
+    /// every ledger.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +176,12 @@ pub enum ImportCommand {
         #[arg(long, value_name = "FILE")]
         csv: PathBuf,
     },
+    /// Import a portable export (JSON lines of every record, written by `concord export all`) into
+    /// an empty database, all or nothing.
+    All {
+        /// The JSON-lines file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +191,12 @@ pub enum ExportCommand {
         /// Write CSV to FILE, or to standard output when FILE is `-` or omitted.
         #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
         csv: Option<String>,
+    },
+    /// Export every record of the installation as JSON lines, portable between SQLite and
+    /// PostgreSQL (`concord import all` reads it).
+    All {
+        /// The JSON-lines file to write.
+        file: PathBuf,
     },
 }
 
@@ -194,7 +221,7 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn overrides(cli: &Cli, bind: Option<String>) -> Overrides {
+pub(crate) fn overrides(cli: &Cli, bind: Option<String>) -> Overrides {
     Overrides {
         bind,
         database_url: cli.database_url.clone(),
@@ -203,7 +230,7 @@ fn overrides(cli: &Cli, bind: Option<String>) -> Overrides {
     }
 }
 
-fn init_logging(format: LogFormat) {
+pub(crate) fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
@@ -214,7 +241,7 @@ fn init_logging(format: LogFormat) {
     };
 }
 
-async fn connect(config: &Config) -> Result<Store, String> {
+pub(crate) async fn connect(config: &Config) -> Result<Store, String> {
     let store = Store::connect(
         &config.database_url,
         &ConnectOptions {
@@ -283,6 +310,11 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
         }
         Command::User(_) | Command::Token(_) | Command::Invite { .. } => accounts(&cli).await,
+        Command::Doctor => crate::doctor::run(&cli).await,
+        Command::Backup { .. }
+        | Command::Restore { .. }
+        | Command::Export(ExportCommand::All { .. })
+        | Command::Import(ImportCommand::All { .. }) => crate::maintenance::run(&cli).await,
         Command::Market(command) => {
             let config = Config::load(cli.config.as_deref(), &overrides(&cli, None))?;
             let store = connect(&config).await?;
@@ -393,7 +425,7 @@ fn verify_file(path: &std::path::Path) -> Result<(), String> {
 }
 
 /// `concord verify`: every ledger in the database, or one partnership's.
-async fn verify_database(store: &Store, partnership: Option<i64>) -> Result<(), String> {
+pub(crate) async fn verify_database(store: &Store, partnership: Option<i64>) -> Result<(), String> {
     let ids = match partnership {
         Some(id) => vec![concord_domain::PartnershipId(id)],
         None => store

@@ -5,4 +5,6 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod demo_health;
+pub mod doctor;
+pub mod maintenance;
 pub mod market_cli;
