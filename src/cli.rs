@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use concord_domain::account::{check_password, Email, Role, TokenScope};
 use concord_domain::csv_io::{parse_organizations, write_organizations};
 use concord_domain::OrgId;
-use concord_storage::{Actor, ConnectOptions, ImportError, Store};
+use concord_storage::{Actor, ImportError, Store};
 
 use crate::config::{redact, Config, LogFormat, Overrides};
 use concord_web::error::error_chain;
@@ -20,7 +20,8 @@ use concord_web::error::error_chain;
 #[derive(Debug, Parser)]
 #[command(name = "concord", version, about, long_about)]
 pub struct Cli {
-    /// TOML configuration file (keys: bind, database_url, max_connections, log_format).
+    /// TOML configuration file (keys: bind, database_url, max_connections, log_format,
+    /// request_timeout_secs, pool_timeout_ms).
     #[arg(long, global = true, env = "CONCORD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -35,6 +36,25 @@ pub struct Cli {
     /// Log format: text (default) or json. Levels follow RUST_LOG (default info).
     #[arg(long, global = true, env = "CONCORD_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
+
+    /// Seconds a request may take before it is answered 503 (1–3600, default 30).
+    #[arg(
+        long,
+        global = true,
+        env = "CONCORD_REQUEST_TIMEOUT_SECS",
+        value_name = "SECS"
+    )]
+    pub request_timeout_secs: Option<u64>,
+
+    /// Milliseconds a query waits for a free database connection before the request is answered
+    /// 503 with Retry-After (10–60000, default 2000).
+    #[arg(
+        long,
+        global = true,
+        env = "CONCORD_POOL_TIMEOUT_MS",
+        value_name = "MS"
+    )]
+    pub pool_timeout_ms: Option<u64>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -92,14 +112,19 @@ pub enum Command {
     /// Check the installation and say what to fix: configuration, database reachability,
     /// migrations, disk space, database integrity and every ledger chain. Exits non-zero when a
     /// check fails.
-    Doctor,
+    Doctor {
+        /// Print the checks as a JSON array of {check, status, message}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a consistent copy of the database to FILE while the server keeps serving.
     Backup {
         /// Where to write the backup (refused if it exists).
         file: PathBuf,
     },
-    /// Replace the database's contents with a backup written by `concord backup`, then verify
-    /// every ledger.
+    /// Replace the database's contents with a backup written by `concord backup` (a SQLite copy
+    /// or a pg_dump archive, onto the same kind of database; a portable export, into an empty
+    /// one), then verify every ledger. Stop the server first.
     Restore {
         /// The backup file.
         file: PathBuf,
@@ -227,6 +252,8 @@ pub(crate) fn overrides(cli: &Cli, bind: Option<String>) -> Overrides {
         database_url: cli.database_url.clone(),
         max_connections: cli.max_connections,
         log_format: cli.log_format.clone(),
+        request_timeout_secs: cli.request_timeout_secs,
+        pool_timeout_ms: cli.pool_timeout_ms,
     }
 }
 
@@ -242,21 +269,15 @@ pub(crate) fn init_logging(format: LogFormat) {
 }
 
 pub(crate) async fn connect(config: &Config) -> Result<Store, String> {
-    let store = Store::connect(
-        &config.database_url,
-        &ConnectOptions {
-            max_connections: config.max_connections,
-            ..ConnectOptions::default()
-        },
-    )
-    .await
-    .map_err(|e| {
-        format!(
-            "cannot open the database {}: {}",
-            redact(&config.database_url),
-            error_chain(&e)
-        )
-    })?;
+    let store = Store::connect(&config.database_url, &config.connect_options())
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot open the database {}: {}",
+                redact(&config.database_url),
+                error_chain(&e)
+            )
+        })?;
     store
         .migrate()
         .await
@@ -310,7 +331,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
         }
         Command::User(_) | Command::Token(_) | Command::Invite { .. } => accounts(&cli).await,
-        Command::Doctor => crate::doctor::run(&cli).await,
+        Command::Doctor { .. } => crate::doctor::run(&cli).await,
         Command::Backup { .. }
         | Command::Restore { .. }
         | Command::Export(ExportCommand::All { .. })
@@ -617,6 +638,7 @@ async fn serve(config: &Config, store: Store, secure_cookies: bool) -> Result<()
     );
     let state = concord_web::AppState {
         secure_cookies,
+        request_timeout: config.request_timeout,
         ..concord_web::AppState::new(store.clone())
     };
     tokio::spawn(review_scheduler(store.clone()));

@@ -6,12 +6,15 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://concord.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_POOL_TIMEOUT_MS: u64 = 2000;
 
 /// What a TOML config file may hold. Unknown keys are refused (a typo must not be ignored).
 #[derive(Debug, Default, Deserialize)]
@@ -21,6 +24,8 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub max_connections: Option<u32>,
     pub log_format: Option<String>,
+    pub request_timeout_secs: Option<u64>,
+    pub pool_timeout_ms: Option<u64>,
 }
 
 /// Values from the environment and flags (already merged by clap).
@@ -30,6 +35,8 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub max_connections: Option<u32>,
     pub log_format: Option<String>,
+    pub request_timeout_secs: Option<u64>,
+    pub pool_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +52,10 @@ pub struct Config {
     pub database_url: String,
     pub max_connections: u32,
     pub log_format: LogFormat,
+    /// How long a request may take before it is answered 503.
+    pub request_timeout: Duration,
+    /// How long a query waits for a free database connection before it is refused (503).
+    pub pool_timeout: Duration,
 }
 
 impl Config {
@@ -103,12 +114,41 @@ impl Config {
                 ))
             }
         };
+        let request_timeout_secs = o
+            .request_timeout_secs
+            .or(file.request_timeout_secs)
+            .unwrap_or(DEFAULT_REQUEST_TIMEOUT_SECS);
+        if !(1..=3600).contains(&request_timeout_secs) {
+            return Err(format!(
+                "request_timeout_secs: {request_timeout_secs} is out of range; use 1 to 3600 seconds (flag --request-timeout-secs, env CONCORD_REQUEST_TIMEOUT_SECS)"
+            ));
+        }
+        let pool_timeout_ms = o
+            .pool_timeout_ms
+            .or(file.pool_timeout_ms)
+            .unwrap_or(DEFAULT_POOL_TIMEOUT_MS);
+        if !(10..=60_000).contains(&pool_timeout_ms) {
+            return Err(format!(
+                "pool_timeout_ms: {pool_timeout_ms} is out of range; use 10 to 60000 milliseconds (flag --pool-timeout-ms, env CONCORD_POOL_TIMEOUT_MS)"
+            ));
+        }
         Ok(Config {
             bind,
             database_url,
             max_connections,
             log_format,
+            request_timeout: Duration::from_secs(request_timeout_secs),
+            pool_timeout: Duration::from_millis(pool_timeout_ms),
         })
+    }
+
+    /// How the store connects: the pool size and how long a query waits for a connection.
+    pub fn connect_options(&self) -> concord_storage::ConnectOptions {
+        concord_storage::ConnectOptions {
+            max_connections: self.max_connections,
+            acquire_timeout: self.pool_timeout,
+            ..concord_storage::ConnectOptions::default()
+        }
     }
 }
 
@@ -171,6 +211,42 @@ mod tests {
             .unwrap_err()
             .starts_with("database_url:"));
         assert!(toml::from_str::<FileConfig>("bnd = \"x\"").is_err());
+    }
+
+    #[test]
+    fn timeouts_default_layer_and_are_checked() {
+        let c = Config::layer(FileConfig::default(), &Overrides::default()).unwrap();
+        assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.pool_timeout, Duration::from_millis(2000));
+        assert_eq!(c.connect_options().acquire_timeout, c.pool_timeout);
+        let file: FileConfig =
+            toml::from_str("request_timeout_secs = 5\npool_timeout_ms = 250").unwrap();
+        let o = Overrides {
+            pool_timeout_ms: Some(500),
+            ..Overrides::default()
+        };
+        let c = Config::layer(file, &o).unwrap();
+        assert_eq!(c.request_timeout, Duration::from_secs(5));
+        assert_eq!(c.pool_timeout, Duration::from_millis(500));
+        for (o, setting) in [
+            (
+                Overrides {
+                    request_timeout_secs: Some(0),
+                    ..Overrides::default()
+                },
+                "request_timeout_secs:",
+            ),
+            (
+                Overrides {
+                    pool_timeout_ms: Some(5),
+                    ..Overrides::default()
+                },
+                "pool_timeout_ms:",
+            ),
+        ] {
+            let err = Config::layer(FileConfig::default(), &o).unwrap_err();
+            assert!(err.starts_with(setting), "{err}");
+        }
     }
 
     #[test]

@@ -32,10 +32,67 @@ impl std::fmt::Display for RowError {
     }
 }
 
+/// A reader that notes where lines end, so the line a CSV record starts on can be told exactly.
+///
+/// The csv crate reports a record's position as where the reader stood when it began the record,
+/// before skipping the `\n` of a CRLF line end or a blank line: every record of a CRLF file (what
+/// spreadsheets save) would be reported one line early. [`LineTracking::line_at`] skips those
+/// line ends and counts every `\n` before the record, quoted ones included.
+pub struct LineTracking<R> {
+    inner: R,
+    read: u64,
+    /// Offsets of the `\r` and `\n` bytes read but not yet behind the last record asked about.
+    ends: std::collections::VecDeque<(u64, u8)>,
+    /// `\n` bytes already behind it.
+    lines: u64,
+}
+
+impl<R> LineTracking<R> {
+    pub fn new(inner: R) -> Self {
+        LineTracking {
+            inner,
+            read: 0,
+            ends: std::collections::VecDeque::new(),
+            lines: 0,
+        }
+    }
+
+    /// The 1-based line of a record whose position is `byte`. Asked in increasing order of `byte`.
+    pub fn line_at(&mut self, byte: u64) -> u64 {
+        while let Some(&(_, b)) = self.ends.front().filter(|&&(at, _)| at < byte) {
+            self.lines += u64::from(b == b'\n');
+            self.ends.pop_front();
+        }
+        // Line ends right at the record's start were skipped by the reader (a CRLF's `\n`, blank
+        // lines): the record starts after them.
+        let skipped = self
+            .ends
+            .iter()
+            .zip(byte..)
+            .take_while(|&(&(at, _), next)| at == next)
+            .filter(|(&(_, b), _)| b == b'\n')
+            .count() as u64;
+        self.lines + skipped + 1
+    }
+}
+
+impl<R: Read> Read for LineTracking<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if b == b'\n' || b == b'\r' {
+                self.ends.push_back((self.read + i as u64, b));
+            }
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// Reads a CSV with a header row, checking the header against the required and optional columns.
 pub struct CsvRows<R: Read> {
     headers: Vec<String>,
-    reader: csv::Reader<R>,
+    reader: csv::Reader<LineTracking<R>>,
     record: csv::StringRecord,
 }
 
@@ -53,7 +110,7 @@ impl<R: Read> CsvRows<R> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
             .trim(csv::Trim::All)
-            .from_reader(input);
+            .from_reader(LineTracking::new(input));
         let headers: Vec<String> = match reader.headers() {
             Ok(h) => h.iter().map(|s| s.trim().to_string()).collect(),
             Err(e) => {
@@ -117,7 +174,8 @@ impl<R: Read> CsvRows<R> {
         match self.reader.read_record(&mut self.record) {
             Ok(false) => None,
             Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line());
+                let byte = self.record.position().map_or(0, |p| p.byte());
+                let line = self.reader.get_mut().line_at(byte);
                 Some(Ok(CsvRow {
                     line,
                     headers: &self.headers,
@@ -125,7 +183,10 @@ impl<R: Read> CsvRows<R> {
                 }))
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = match e.position() {
+                    Some(p) => self.reader.get_mut().line_at(p.byte()),
+                    None => self.reader.position().line().max(1),
+                };
                 let message = match e.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..

@@ -94,6 +94,7 @@ pub struct Touchpoint {
 /// One stage of the journey.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = JourneyStage)]
 pub struct Stage {
     /// Stable across edits; leave out for a new stage (or choose one, to refer to it from a
     /// handoff in the same request).

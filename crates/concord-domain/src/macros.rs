@@ -6,7 +6,7 @@ macro_rules! string_enum {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
-            $( $variant:ident = $wire:literal => $label:literal ),+ $(,)?
+            $( $variant:ident = $wire:tt => $label:literal ),+ $(,)?
         }
     ) => {
         $(#[$meta])*

@@ -2,7 +2,7 @@ use concord_domain::partnership::IllegalTransition;
 use concord_domain::ValidationErrors;
 
 /// What can go wrong in storage. The web layer maps each to an HTTP status; only `Database` and
-/// `Migrate` are the server's fault.
+/// `Migrate` are the server's fault, and `Busy` is a moment's overload (503 with `Retry-After`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{entity} not found")]
@@ -35,6 +35,10 @@ pub enum StoreError {
     UnsupportedUrl { scheme: String },
     #[error("invalid database URL: {0}")]
     BadUrl(String),
+    /// No database connection came free within the pool timeout, or SQLite's lock wait ran out:
+    /// the server is overloaded for a moment and the request may be retried.
+    #[error("the database is busy: no connection or lock came free in time")]
+    Busy,
     #[error("database error")]
     Database(#[source] sqlx::Error),
     #[error("migration failed")]
@@ -58,6 +62,12 @@ impl From<concord_domain::account::Forbidden> for StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        if matches!(e, sqlx::Error::PoolTimedOut) {
+            crate::POOL_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if is_busy(&e) {
+            return StoreError::Busy;
+        }
         match crate::dialect::unique_violation_field(&e) {
             Some((field, message)) => StoreError::Conflict {
                 field: field.to_string(),
@@ -65,5 +75,21 @@ impl From<sqlx::Error> for StoreError {
             },
             None => StoreError::Database(e),
         }
+    }
+}
+
+/// A pool timeout, or SQLite's `SQLITE_BUSY` (any extended code whose primary code is 5) after
+/// its busy timeout.
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => {
+            db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                && db
+                    .code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .is_some_and(|c| c & 0xff == 5)
+        }
+        _ => false,
     }
 }

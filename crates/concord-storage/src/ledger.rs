@@ -764,6 +764,8 @@ impl Store {
                 );
             }
             tx.commit().await?;
+            self.ledger_appends
+                .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
             Ok(Appended {
                 first,
                 last_seq: seq,

@@ -138,6 +138,11 @@ impl From<StoreError> for ApiError {
             StoreError::Archived { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "archived", e.to_string())
             }
+            StoreError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is busy (no database connection came free in time); retry in a moment",
+            ),
             other => ApiError::internal(other),
         }
     }
@@ -166,17 +171,31 @@ pub fn log_internal(e: &(dyn std::error::Error + 'static)) {
     tracing::error!(error = %error_chain(e), "internal error");
 }
 
+/// Seconds a client is asked to wait before retrying a 503 (busy or timed out).
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+/// Adds `Retry-After` to a 503: the refusal is momentary overload, not a fault.
+pub fn retry_after(mut res: Response) -> Response {
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+    }
+    res
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Some(src) = &self.source {
             log_internal(src.as_ref());
         }
         let body = serde_json::to_vec(self.problem.as_ref()).unwrap_or_default();
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
+        retry_after(
+            (
+                self.status,
+                [(header::CONTENT_TYPE, "application/problem+json")],
+                body,
+            )
+                .into_response(),
         )
-            .into_response()
     }
 }

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod pages;
 
@@ -31,7 +32,14 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The portfolio dashboard's assembled rows per organization (`api/portfolio.rs`).
     pub portfolio: std::sync::Arc<api::portfolio::PortfolioMemo>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: std::sync::Arc<metrics::Metrics>,
+    /// How long a request may take before it is answered 503 (`request_timeout_secs`).
+    pub request_timeout: Duration,
 }
+
+/// The default of [`AppState::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl AppState {
     pub fn new(store: Store) -> Self {
@@ -39,6 +47,8 @@ impl AppState {
             store,
             secure_cookies: false,
             portfolio: Default::default(),
+            metrics: Default::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -57,19 +67,24 @@ pub fn routes() -> Vec<(axum::http::Method, String, api::Access)> {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole application: API, pages, static files, health probes, and the layers every request
-/// passes through (request id, tracing with latency, body limit, cross-site form defence).
+/// The whole application: API, pages, static files, health probes, metrics, and the layers every
+/// request passes through (metrics, request id, tracing with latency, body limit, cross-site
+/// form defence, the request timeout).
 pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    let timeout = state.request_timeout;
     Router::new()
         .nest("/api/v1", api::router())
         .merge(pages::router())
         .route("/healthz", get(api::system::healthz))
         .route("/readyz", get(api::system::readyz))
+        .route("/metrics", get(metrics::handler))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
         .with_state(state)
+        .layer(middleware::from_fn_with_state(timeout, time_limit))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BYTES))
         .layer(middleware::from_fn(refuse_cross_site_forms))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -107,6 +122,35 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
+}
+
+/// Answers 503 with `Retry-After` (a problem on the API, an HTML page elsewhere) when a request
+/// has not produced its response within `limit`; its work is dropped, which rolls back an open
+/// transaction. A streamed body (a CSV export) is not limited once it has started.
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!(timeout = ?limit, "request timed out");
+            if api {
+                error::ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "timeout",
+                    format!(
+                        "the request did not finish within {limit:?} (request_timeout_secs); retry in a moment"
+                    ),
+                )
+                .into_response()
+            } else {
+                pages::PageError::Unavailable(format!(
+                    "This request did not finish within {limit:?}. Please try again in a moment."
+                ))
+                .into_response()
+            }
+        }
+    }
 }
 
 /// Browser forms can be posted from any site; refuse unsafe requests whose `Origin` (or, without

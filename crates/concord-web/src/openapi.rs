@@ -151,11 +151,17 @@ use crate::api;
 pub struct ApiDoc;
 
 /// Every operation except the probes needs a bearer token (or a signed-in session with its CSRF
-/// token); say so once, here, with the 401 and 403 answers that follow from it.
+/// token); say so once, here, with the 401 and 403 answers that follow from it. The problems
+/// every operation of a kind can answer are documented here too, unless the handler describes
+/// them itself: 503 (busy or timed out) anywhere; 404 when the path names a record; 400 for a
+/// bad query parameter; for a body 400 (unreadable), 413 (too large), 415 (wrong content type)
+/// and 422 (a field is wrong); 409 for a change to an archived partnership or what belongs to it.
+/// `scripts/schemathesis.sh` checks every response of the live server against this document.
 struct Security;
 
 impl utoipa::Modify for Security {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
         use utoipa::openapi::security::{
             HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
         };
@@ -170,44 +176,70 @@ impl utoipa::Modify for Security {
                     .build(),
             ),
         );
-        let problem = || {
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
-                .build()
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .into()
         };
         for (path, item) in doc.paths.paths.iter_mut() {
             if !path.starts_with("/api/v1/") {
                 continue;
             }
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            // A change to a partnership, or to anything of it, is refused while it is archived.
+            let of_partnership = ["/api/v1/partnerships/{id}", "/api/v1/journeys/{id}"]
+                .iter()
+                .any(|p| path.starts_with(p));
+            for (write, op) in [
+                (false, &mut item.get),
+                (true, &mut item.post),
+                (true, &mut item.put),
+                (true, &mut item.delete),
+                (true, &mut item.patch),
+            ] {
+                let Some(op) = op else { continue };
                 op.security = Some(vec![SecurityRequirement::new(
                     "bearer",
                     Vec::<String>::new(),
                 )]);
-                op.responses
-                    .responses
-                    .entry("401".into())
-                    .or_insert_with(|| {
-                        ResponseBuilder::new()
-                            .description("Not signed in, or the API token is unknown or revoked")
-                            .content("application/problem+json", problem())
-                            .into()
-                    });
-                op.responses.responses.entry("403".into()).or_insert_with(|| {
-                    ResponseBuilder::new()
-                        .description("Signed in, but this role or token scope may not do this (or the CSRF token is missing)")
-                        .content("application/problem+json", problem())
-                        .into()
-                });
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let has = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
+                let mut defaults = vec![
+                    ("401", "Not signed in, or the API token is unknown or revoked"),
+                    ("403", "Signed in, but this role or token scope may not do this (or the CSRF token is missing)"),
+                    ("503", "The server is busy (no database connection came free in time) or the request timed out; retry after `Retry-After` seconds"),
+                ];
+                if has(ParameterIn::Path) {
+                    defaults.push((
+                        "404",
+                        "No such record, or not one the acting organization may see",
+                    ));
+                }
+                if has(ParameterIn::Query) {
+                    defaults.push(("400", "Unknown or malformed query parameter"));
+                }
+                if op.request_body.is_some() {
+                    defaults.extend([
+                        ("400", "The body is not well-formed"),
+                        ("413", "The body is too large"),
+                        ("415", "The body is not of the documented content type"),
+                        ("422", "A field is missing, unknown or invalid"),
+                    ]);
+                }
+                if write && of_partnership {
+                    defaults.push(("409", "The partnership is archived, or the change conflicts with the record's state (the problem's `code` says which)"));
+                }
+                for (status, description) in defaults {
+                    op.responses
+                        .responses
+                        .entry(status.into())
+                        .or_insert_with(|| problem(description));
+                }
             }
         }
     }

@@ -657,6 +657,7 @@ pub const TREND_STEADY_POINTS: f64 = 2.0;
 
 /// The score's change over 30 days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = HealthTrend)]
 pub struct Trend {
     /// The latest score (on or before today) minus the latest score on or before 30 days ago.
     pub delta_30d: Option<f64>,

@@ -57,6 +57,7 @@ pub struct DimensionAverage {
 
 /// The perception gap of one dimension between the revealed parties.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = PerceptionGap)]
 pub struct Gap {
     pub dimension: Dimension,
     /// Highest minus lowest party mean, ≥ 0.

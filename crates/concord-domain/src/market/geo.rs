@@ -16,6 +16,7 @@ pub const MAX_RADIUS_MILES: f64 = 250.0;
 
 /// A point in decimal degrees (WGS 84).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = GeoPoint)]
 pub struct Point {
     pub latitude: f64,
     pub longitude: f64,

@@ -213,7 +213,7 @@ fn each_row<R: Read, C, T>(
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
-        .from_reader(input);
+        .from_reader(crate::csv_io::LineTracking::new(input));
     let header = Header::read(&mut rdr, encoding)?;
     let cols = setup(&header)?;
     let mut out = Parsed::default();
@@ -225,7 +225,10 @@ fn each_row<R: Read, C, T>(
             Ok(true) => {}
             Err(e) => {
                 out.rows_read += 1;
-                let at = e.position().map(|p| p.line()).unwrap_or(line + 1);
+                let at = match e.position() {
+                    Some(p) => rdr.get_mut().line_at(p.byte()),
+                    None => line + 1,
+                };
                 out.errors
                     .push(RowError::new(at, "", format!("unreadable row: {e}")));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
@@ -235,7 +238,10 @@ fn each_row<R: Read, C, T>(
             }
         }
         out.rows_read += 1;
-        line = rec.position().map(|p| p.line()).unwrap_or(line + 1);
+        line = match rec.position() {
+            Some(p) => rdr.get_mut().line_at(p.byte()),
+            None => line + 1,
+        };
         if rec.len() != header.names.len() {
             out.errors.push(RowError::new(
                 line,
@@ -527,7 +533,10 @@ pub fn parse_taxonomy<R: Read>(
     encoding: Encoding,
     map: &CapabilityMap,
 ) -> Result<Parsed<TaxonomyCode>, FileError> {
-    let mut parsed = each_row(
+    // The line each code was first seen on: a later row with the same code is refused, naming
+    // both lines.
+    let mut first_seen: HashMap<String, u64> = HashMap::new();
+    each_row(
         input,
         encoding,
         |h| {
@@ -558,6 +567,14 @@ pub fn parse_taxonomy<R: Read>(
                 "" => format!("{classification}, {specialization}"),
                 d => d.to_string(),
             };
+            if let Some(first) = first_seen.get(&code) {
+                return Err(RowError::new(
+                    line,
+                    h.name(c.0),
+                    format!("{code} appears more than once (first on line {first})"),
+                ));
+            }
+            first_seen.insert(code.clone(), line);
             Ok(TaxonomyCode {
                 capability: map
                     .taxonomy(&classification, &specialization)
@@ -569,24 +586,7 @@ pub fn parse_taxonomy<R: Read>(
                 display_name,
             })
         },
-    )?;
-    let mut seen = std::collections::HashSet::new();
-    let mut dups = Vec::new();
-    parsed.rows.retain(|t| {
-        let fresh = seen.insert(t.code.clone());
-        if !fresh {
-            dups.push(t.code.clone());
-        }
-        fresh
-    });
-    for d in dups {
-        parsed.errors.push(RowError::new(
-            0,
-            "Code",
-            format!("{d} appears more than once"),
-        ));
-    }
-    Ok(parsed)
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ pub async fn create(
     responses(
         (status = 200, description = "Updated (the code cannot change)", body = Capability),
         (status = 404, description = "No such capability", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another capability has this name", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing, unknown or invalid", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(

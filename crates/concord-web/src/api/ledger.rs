@@ -149,6 +149,7 @@ pub enum LedgerFormat {
 pub struct LedgerQuery {
     /// `json` (default) or `csv`.
     #[serde(default)]
+    #[param(inline)]
     pub format: LedgerFormat,
 }
 

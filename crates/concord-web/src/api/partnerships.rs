@@ -37,6 +37,7 @@ pub struct ListQuery {
     /// Include archived partnerships (default false).
     pub archived: Option<bool>,
     /// Order: name, -name, created_at, -created_at, updated_at, -updated_at (default), stage.
+    #[param(inline)]
     pub sort: Option<PartnershipSort>,
     /// Page number, from 1.
     pub page: Option<u32>,

@@ -632,6 +632,9 @@ pub enum PageError {
     NotFound,
     /// Refused with a status and a message people can act on (403 for a viewer writing, …).
     Refused(StatusCode, String),
+    /// Momentary overload (no database connection came free, the request ran out of time): 503
+    /// with `Retry-After`.
+    Unavailable(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -641,6 +644,9 @@ impl From<StoreError> for PageError {
             StoreError::NotFound { .. } => PageError::NotFound,
             StoreError::Forbidden(m) => PageError::Refused(StatusCode::FORBIDDEN, m),
             StoreError::Gone(m) => PageError::Refused(StatusCode::GONE, m),
+            StoreError::Busy => PageError::Unavailable(
+                "Concord is busy right now. Please try again in a moment.".into(),
+            ),
             other => PageError::Internal(Box::new(other)),
         }
     }
@@ -661,6 +667,9 @@ impl IntoResponse for PageError {
                 "There is nothing here. It may have been moved, or the address may be mistyped.",
             ),
             PageError::Refused(status, message) => (*status, "Not allowed", message.as_str()),
+            PageError::Unavailable(message) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "Busy", message.as_str())
+            }
             PageError::Internal(e) => {
                 crate::error::log_internal(e.as_ref());
                 (
@@ -679,7 +688,7 @@ impl IntoResponse for PageError {
         let body = page
             .render()
             .unwrap_or_else(|_| "Something went wrong.".to_string());
-        (status, Html(body)).into_response()
+        crate::error::retry_after((status, Html(body)).into_response())
     }
 }
 
