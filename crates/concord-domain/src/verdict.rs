@@ -68,7 +68,6 @@ pub struct TestResult {
 
 /// The verdict with every test.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[schema(as = CharterVerdict)]
 pub struct Verdict {
     pub verdict: VerdictKind,
     /// One sentence on how the verdict follows from the tests.

@@ -914,7 +914,7 @@ fn cms_hospitals_csv() {
             check_parsed(parsed, &input, |h| {
                 prop_assert!(Ccn::parse(&h.ccn).is_ok(), "{h:?}");
                 prop_assert!(is_zip5(&h.zip), "{h:?}");
-                prop_assert!(h.star_rating.map_or(true, |s| (1..=5).contains(&s)));
+                prop_assert!(h.star_rating.is_none_or(|s| (1..=5).contains(&s)));
                 prop_assert!(!h.name.is_empty() && h.line >= 2);
                 Ok(())
             })
@@ -955,7 +955,7 @@ fn postacute_csv() {
             prop_assert!(is_zip5(&f.zip), "{f:?}");
             prop_assert!(!f.id.is_empty() && !f.name.is_empty());
             prop_assert!(f.point.latitude.abs() <= 90.0 && f.point.longitude.abs() <= 180.0);
-            prop_assert!(f.beds.map_or(true, |b| b >= 0));
+            prop_assert!(f.beds.is_none_or(|b| b >= 0));
             prop_assert_eq!(f.list, list);
             Ok(())
         })
@@ -1073,11 +1073,11 @@ fn fhir_import() {
                     prop_assert!(a
                         .organization
                         .in_bundle
-                        .map_or(true, |i| i < plan.organizations.len()));
+                        .is_none_or(|i| i < plan.organizations.len()));
                     prop_assert!(a
                         .participating
                         .in_bundle
-                        .map_or(true, |i| i < plan.organizations.len()));
+                        .is_none_or(|i| i < plan.organizations.len()));
                 }
             }
             Err(FhirError::Json { line, .. }) => prop_assert!(line >= 1 || text.trim().is_empty()),

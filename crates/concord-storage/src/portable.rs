@@ -541,24 +541,29 @@ impl Store {
                 tables.iter().map(|t| (t.name.as_str(), t)).collect();
             let mut counts: Vec<TableCount> = Vec::new();
             // Rows go in as multi-row INSERTs (a round trip per row was most of the time on
-            // PostgreSQL). A batch that fails is rolled back to its savepoint and retried row by
-            // row, so the error names the line.
+            // PostgreSQL). A batch that fails is retried row by row, so the error names the line:
+            // after rolling back to its savepoint on PostgreSQL, where a failed statement aborts
+            // the transaction; SQLite undoes just the failed statement.
             macro_rules! flush {
                 ($tx:ident, $t:expr, $pending:expr) => {{
                     let (t, pending): (&Table, &mut Vec<(u64, Vec<Value>)>) = ($t, $pending);
                     if !pending.is_empty() {
-                        sqlx::query("SAVEPOINT portable_batch")
-                            .execute(&mut *$tx)
-                            .await?;
+                        if postgres {
+                            sqlx::query("SAVEPOINT portable_batch")
+                                .execute(&mut *$tx)
+                                .await?;
+                        }
                         let sql = insert_sql(t, postgres, pending.len());
                         let mut q = sqlx::query(&sql);
                         for v in pending.iter().flat_map(|r| &r.1) {
                             q = q.bind_portable(v);
                         }
                         if q.execute(&mut *$tx).await.is_err() {
-                            sqlx::query("ROLLBACK TO SAVEPOINT portable_batch")
-                                .execute(&mut *$tx)
-                                .await?;
+                            if postgres {
+                                sqlx::query("ROLLBACK TO SAVEPOINT portable_batch")
+                                    .execute(&mut *$tx)
+                                    .await?;
+                            }
                             let one = insert_sql(t, postgres, 1);
                             for (line, row) in pending.iter() {
                                 let mut q = sqlx::query(&one);
@@ -573,9 +578,11 @@ impl Store {
                                 })?;
                             }
                         }
-                        sqlx::query("RELEASE SAVEPOINT portable_batch")
-                            .execute(&mut *$tx)
-                            .await?;
+                        if postgres {
+                            sqlx::query("RELEASE SAVEPOINT portable_batch")
+                                .execute(&mut *$tx)
+                                .await?;
+                        }
                         pending.clear();
                     }
                 }};
@@ -675,6 +682,11 @@ impl Store {
                 {
                     return Err(bad(&t.name, Some(unknown), "no such column in this table".into()));
                 }
+                let key = match t.key.first() {
+                    Some(k) if !t.self_refs.is_empty() => rec.row.get(k).cloned(),
+                    _ => None,
+                }
+                .unwrap_or(Value::Null);
                 let mut values = Vec::with_capacity(t.columns.len());
                 for (name, ty) in &t.columns {
                     let v = rec
@@ -683,13 +695,7 @@ impl Store {
                         .ok_or_else(|| bad(&t.name, Some(name), "missing".into()))?;
                     check_value(ty, &v).map_err(|m| bad(&t.name, Some(name), m))?;
                     if t.self_refs.contains(name) && !v.is_null() && t.key.len() == 1 {
-                        let key = values
-                            .first()
-                            .filter(|_| t.columns[0].0 == t.key[0])
-                            .cloned()
-                            .or_else(|| rec.row.get(&t.key[0]).cloned())
-                            .unwrap_or(Value::Null);
-                        deferred.push((line_no, key, name.clone(), v));
+                        deferred.push((line_no, key.clone(), name.clone(), v));
                         values.push(Value::Null);
                     } else {
                         values.push(v);

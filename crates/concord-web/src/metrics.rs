@@ -23,6 +23,9 @@ pub const BUCKETS: [f64; 13] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Reads one figure of a pool's use.
+type PoolGauge = fn(&concord_storage::PoolStats) -> u32;
+
 /// The series of one (method, route, status).
 #[derive(Debug, Default, Clone)]
 struct Series {
@@ -131,7 +134,7 @@ impl Metrics {
             );
         }
         let pools = store.pool_stats();
-        let gauges: [(&str, &str, fn(&concord_storage::PoolStats) -> u32); 4] = [
+        let gauges: [(&str, &str, PoolGauge); 4] = [
             (
                 "concord_db_pool_connections",
                 "Open database connections (idle and in use) per pool: read and write on SQLite, shared on PostgreSQL.",

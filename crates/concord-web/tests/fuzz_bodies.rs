@@ -36,6 +36,9 @@ struct World {
     home: i64,
     partner: i64,
     partnership: i64,
+    /// A second partnership: the one archived and moved through stages (so the first stays
+    /// active and writable), and the target of a quarter of the other writes too.
+    spare: i64,
     journey: i64,
     scorecard: i64,
     competitor: i64,
@@ -64,6 +67,7 @@ async fn world(app: &TestApp) -> World {
         .await;
     let viewer_user = app.user_id_of(&viewer.token).await;
     let pid = app.partnership("Fuzzed deal", app.home, partner).await;
+    let spare = app.partnership("Spare deal", app.home, partner).await;
     app.effective_charter(pid, partner).await;
     app.walk_stages(pid, &["assessing", "negotiating", "active"])
         .await;
@@ -130,6 +134,7 @@ async fn world(app: &TestApp) -> World {
         home: app.home,
         partner,
         partnership: pid,
+        spare,
         journey,
         scorecard,
         competitor,
@@ -137,10 +142,14 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
-/// The route's path with its parameters filled in for this world.
-fn concrete(path: &str, w: &World) -> String {
+/// The route's path with its parameters filled in for this world; partnership routes act on the
+/// spare partnership when `spare` (always to archive it or move its stage).
+fn concrete(path: &str, w: &World, spare: bool) -> String {
+    let spare = spare || path.ends_with("/archive") || path.contains("/transition");
     let id = if path.contains("/journeys/{id}") {
         w.journey
+    } else if path.contains("/partnerships/{id}") && spare {
+        w.spare
     } else if path.contains("/partnerships/{id}") {
         w.partnership
     } else if path.contains("/organizations/{id}") {
@@ -165,15 +174,21 @@ fn concrete(path: &str, w: &World) -> String {
     out
 }
 
-/// Write routes the fuzzer leaves alone: signing out would end the session it posts with.
+/// Write routes the fuzzer leaves alone: signing out would end the session it posts with; and
+/// those whose path contains one of `FUZZ_SKIP_ROUTES` (comma-separated), for runs on demand.
 fn skipped(path: &str) -> bool {
-    path == "/sign-out"
+    let skip = std::env::var("FUZZ_SKIP_ROUTES").unwrap_or_default();
+    path == "/sign-out" || skip.split(',').any(|s| !s.is_empty() && path.contains(s))
 }
 
+/// The write routes of the API or of the pages (`FUZZ_ROUTES=text`: only those whose path
+/// contains it, to fuzz one route at length).
 fn write_routes(api: bool) -> Vec<(Method, String)> {
+    let only = std::env::var("FUZZ_ROUTES").unwrap_or_default();
     concord_web::routes()
         .into_iter()
         .filter(|(m, p, _)| *m != Method::GET && p.starts_with("/api/") == api && !skipped(p))
+        .filter(|(_, p, _)| p.contains(&only))
         .map(|(m, p, _)| (m, p))
         .collect()
 }
@@ -354,7 +369,11 @@ impl Schemas<'_> {
             Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
             _ => vec!["object"],
         };
-        let ty = types.iter().copied().find(|t| *t != "null").unwrap_or("null");
+        let ty = types
+            .iter()
+            .copied()
+            .find(|t| *t != "null")
+            .unwrap_or("null");
         let nullable = types.contains(&"null");
         let v = match ty {
             "object" => self.object(schema, depth),
@@ -416,7 +435,11 @@ impl Schemas<'_> {
             let v = self.value(prop, depth + 1);
             let name = name.clone();
             // Required fields are nearly always sent, optional ones half the time.
-            let weight = if required.contains(name.as_str()) { 0.95 } else { 0.5 };
+            let weight = if required.contains(name.as_str()) {
+                0.95
+            } else {
+                0.5
+            };
             fields.push(
                 proptest::option::weighted(weight, v)
                     .prop_map(move |v| v.map(|v| (name.clone(), v)))
@@ -426,7 +449,12 @@ impl Schemas<'_> {
         if let Some(extra) = schema.get("additionalProperties").filter(|a| a.is_object()) {
             let keys: Vec<String> = schema["propertyNames"]["enum"]
                 .as_array()
-                .map(|k| k.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|k| {
+                    k.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_else(|| vec!["key".into(), "trust".into()]);
             let entry = (proptest::sample::select(keys), self.value(extra, depth + 1));
             fields.push(
@@ -540,18 +568,20 @@ fn api_body(schemas: &Schemas<'_>, operation: &Value) -> BoxedStrategy<Body> {
     });
     let damaged = {
         let ct = declared_ct.clone();
-        (base, any::<usize>(), any::<u8>(), any::<bool>()).prop_map(move |(mut b, at, byte, cut)| {
-            let at = at % (b.len() + 1);
-            if cut {
-                b.truncate(at);
-            } else {
-                b.insert(at, byte);
-            }
-            Body {
-                content_type: ct.clone(),
-                bytes: b,
-            }
-        })
+        (base, any::<usize>(), any::<u8>(), any::<bool>()).prop_map(
+            move |(mut b, at, byte, cut)| {
+                let at = at % (b.len() + 1);
+                if cut {
+                    b.truncate(at);
+                } else {
+                    b.insert(at, byte);
+                }
+                Body {
+                    content_type: ct.clone(),
+                    bytes: b,
+                }
+            },
+        )
     };
     let raw = {
         let ct = declared_ct.clone();
@@ -600,9 +630,17 @@ fn check_api_answer(
     let text = String::from_utf8_lossy(body);
     prop_assert!(status < 500, "{what} answered {status}: {text}");
     if status >= 400 {
-        prop_assert_eq!(content_type, "application/problem+json", "{} → {}: {}", what, status, text);
-        let p: Value = serde_json::from_slice(body)
-            .map_err(|e| TestCaseError::fail(format!("{what} → {status}: not JSON ({e}): {text}")))?;
+        prop_assert_eq!(
+            content_type,
+            "application/problem+json",
+            "{} → {}: {}",
+            what,
+            status,
+            text
+        );
+        let p: Value = serde_json::from_slice(body).map_err(|e| {
+            TestCaseError::fail(format!("{what} → {status}: not JSON ({e}): {text}"))
+        })?;
         prop_assert_eq!(&p["status"], &json!(status), "{}: {}", what, text);
         prop_assert!(p["code"].is_string(), "{what}: {text}");
         if status == 422 {
@@ -640,21 +678,24 @@ fn api_bodies() {
     };
     let routes = write_routes(true);
     assert!(routes.len() > 40, "{} API write routes", routes.len());
-    let cases: Vec<BoxedStrategy<(usize, Body)>> = routes
+    let cases: Vec<BoxedStrategy<(usize, Body, bool)>> = routes
         .iter()
         .enumerate()
         .map(|(i, (method, path))| {
             let operation = &doc["paths"][path.as_str()][method.as_str().to_lowercase()];
             assert!(operation.is_object(), "{method} {path} is documented");
-            api_body(&schemas, operation)
-                .prop_map(move |b| (i, b))
+            (
+                api_body(&schemas, operation),
+                proptest::bool::weighted(0.25),
+            )
+                .prop_map(move |(b, spare)| (i, b, spare))
                 .boxed()
         })
         .collect();
     let statuses = Mutex::new(BTreeMap::new());
-    fuzz("api_bodies", Union::new(cases), |(i, body)| {
+    fuzz("api_bodies", Union::new(cases), |(i, body, spare)| {
         let (method, path) = &routes[i];
-        let url = app.url(&concrete(path, &w));
+        let url = app.url(&concrete(path, &w, spare));
         let what = format!("{method} {path}");
         rt.block_on(async {
             let mut rb = app
@@ -686,7 +727,10 @@ fn api_bodies() {
             check_api_answer(&what, status, &ct, &bytes)
         })
     });
-    eprintln!("fuzz api_bodies: answers by status {:?}", statuses.lock().unwrap());
+    eprintln!(
+        "fuzz api_bodies: answers by status {:?}",
+        statuses.lock().unwrap()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -764,6 +808,8 @@ struct FormCase {
     /// upload, or the header for JSON).
     csrf: bool,
     encoding: FormEncoding,
+    /// Whether a partnership route acts on the spare partnership.
+    spare: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -803,8 +849,15 @@ fn form_case(
         1 => Just(FormEncoding::Json),
     ];
     let csrf = proptest::bool::weighted(0.9);
-    (picks, proptest::collection::vec(edit, 0..5), csrf, encoding)
-        .prop_map(move |(picks, edits, csrf, encoding)| {
+    let spare = proptest::bool::weighted(0.25);
+    (
+        picks,
+        proptest::collection::vec(edit, 0..5),
+        csrf,
+        encoding,
+        spare,
+    )
+        .prop_map(move |(picks, edits, csrf, encoding, spare)| {
             let mut fields: Vec<(String, String)> = base
                 .iter()
                 .zip(picks)
@@ -839,6 +892,7 @@ fn form_case(
                 fields,
                 csrf,
                 encoding,
+                spare,
             }
         })
         .boxed()
@@ -912,7 +966,7 @@ fn page_forms() {
     let by_url: BTreeMap<String, usize> = routes
         .iter()
         .enumerate()
-        .map(|(i, (_, p))| (concrete(p, &w), i))
+        .map(|(i, (_, p))| (concrete(p, &w, false), i))
         .collect();
     // Harvest every form the signed-in pages render.
     let mut bases: BTreeMap<usize, BTreeMap<String, Vec<String>>> = BTreeMap::new();
@@ -920,7 +974,7 @@ fn page_forms() {
     let pages: Vec<String> = concord_web::routes()
         .into_iter()
         .filter(|(m, p, _)| *m == Method::GET && !p.starts_with("/api/") && !p.ends_with(".csv"))
-        .map(|(_, p, _)| concrete(&p, &w))
+        .map(|(_, p, _)| concrete(&p, &w, false))
         .collect();
     for page in &pages {
         let html = rt.block_on(async { session.get(page).await.text().await.unwrap_or_default() });
@@ -936,7 +990,7 @@ fn page_forms() {
         }
     }
     assert!(
-        bases.len() * 2 > routes.len(),
+        bases.len() * 2 > routes.len() || routes.len() < 5,
         "forms found for {} of {} page write routes",
         bases.len(),
         routes.len()
@@ -955,7 +1009,7 @@ fn page_forms() {
     let statuses = Mutex::new(BTreeMap::new());
     fuzz("page_forms", Union::new(cases), |case| {
         let (method, path) = &routes[case.route];
-        let mut url = app.url(&concrete(path, &w));
+        let mut url = app.url(&concrete(path, &w, case.spare));
         let (content_type, body) = encode(&case, &csrf);
         // A file upload carries the token in the query string, as the page's form does; JSON in
         // the header.
@@ -986,8 +1040,8 @@ fn page_forms() {
             let status = r.status().as_u16();
             tally(&statuses, status);
             let text = r.text().await.unwrap_or_default();
-            if status == 403 && case.csrf && std::env::var_os("FUZZ_DEBUG").is_some() {
-                eprintln!("403 {path} {:?} csrf={} {:?}", case.encoding, case.csrf, text.split("<main").nth(1).unwrap_or("").chars().take(400).collect::<String>());
+            if std::env::var_os("FUZZ_DEBUG").is_some() {
+                eprintln!("{status} {method} {path} {case:?}");
             }
             prop_assert!(
                 status < 500,
@@ -997,5 +1051,35 @@ fn page_forms() {
             Ok(())
         })
     });
-    eprintln!("fuzz page_forms: answers by status {:?}", statuses.lock().unwrap());
+    eprintln!(
+        "fuzz page_forms: answers by status {:?}",
+        statuses.lock().unwrap()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixed cases for what the targets found
+
+/// Found by `page_forms`: acknowledging a health warning of an archived partnership from its page
+/// answered 500 (`StoreError::Archived` reached `PageError`'s catch-all), where the API answers
+/// 409 `archived`. It must be refused the same way.
+#[tokio::test]
+async fn an_archived_partnership_refuses_a_warning_acknowledgement_page() {
+    let app = TestApp::spawn(concord_storage::Backend::Sqlite, "fuzz_archived_ack")
+        .await
+        .expect("sqlite app");
+    let partner = app.org("Partner Physician Group", "physician_group").await;
+    let pid = app.partnership("Archived deal", app.home, partner).await;
+    let (status, body) = app
+        .post_json(&format!("/api/v1/partnerships/{pid}/archive"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let web = app.sign_in("admin@home.example").await;
+    let r = web
+        .post_form(
+            &format!("/partnerships/{pid}/health/acknowledgements"),
+            &[("key", "review_overdue:next:2026-01-01"), ("note", "Seen")],
+        )
+        .await;
+    assert_eq!(r.status(), 409, "{}", r.text().await.unwrap_or_default());
 }
