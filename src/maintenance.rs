@@ -112,12 +112,18 @@ async fn export(store: &Store, file: &Path) -> Result<Vec<TableCount>, String> {
 /// Imports the portable export `file` into `store` (which must be empty), then verifies every
 /// ledger.
 async fn import(store: &Store, file: &Path) -> Result<(), String> {
-    let input = std::fs::File::open(file)
-        .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+    let input =
+        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
     let counts = store
         .import_all(BufReader::with_capacity(1 << 20, input))
         .await
-        .map_err(|e| format!("{}: nothing was imported: {}", file.display(), error_chain(&e)))?;
+        .map_err(|e| {
+            format!(
+                "{}: nothing was imported: {}",
+                file.display(),
+                error_chain(&e)
+            )
+        })?;
     println!("Imported {} from {}.", summary(&counts), file.display());
     print_counts(&counts);
     verify_database(store, None).await

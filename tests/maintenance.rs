@@ -127,7 +127,10 @@ async fn name_a_successor(store: &Store) {
             influence: leaver.influence,
             engagement: leaver.engagement,
         };
-        let Ok(successor) = store.add_stakeholder(&actor, PartnershipId(id), &input).await else {
+        let Ok(successor) = store
+            .add_stakeholder(&actor, PartnershipId(id), &input)
+            .await
+        else {
             continue;
         };
         let departure = DepartureInput { departed_on: today };
@@ -180,7 +183,9 @@ async fn the_demo_moves_to_postgres_and_back_with_every_row_intact() {
     let e2 = match fresh_postgres_url("portable_round_trip").await {
         Some(url) => {
             let pg = store_at(&url).await;
-            pg.import_all(e1.as_bytes()).await.expect("import into PostgreSQL");
+            pg.import_all(e1.as_bytes())
+                .await
+                .expect("import into PostgreSQL");
             assert_eq!(verify_all(&pg).await, ledgers);
             let e2 = export(&pg).await;
             assert!(e2.contains("\"backend\":\"postgres\""));
@@ -192,7 +197,9 @@ async fn the_demo_moves_to_postgres_and_back_with_every_row_intact() {
     };
 
     let last = store_at(&fresh_sqlite_url()).await;
-    last.import_all(e2.as_bytes()).await.expect("import into SQLite");
+    last.import_all(e2.as_bytes())
+        .await
+        .expect("import into SQLite");
     assert_eq!(verify_all(&last).await, ledgers);
     let e3 = export(&last).await;
     assert_same_rows("first and last SQLite", &e1, &e3);
@@ -202,11 +209,16 @@ async fn the_demo_moves_to_postgres_and_back_with_every_row_intact() {
     );
     if e2 == e1 {
         // SQLite to SQLite: byte for byte.
-        assert_eq!(e3.lines().skip(1).collect::<Vec<_>>(), e1.lines().skip(1).collect::<Vec<_>>());
+        assert_eq!(
+            e3.lines().skip(1).collect::<Vec<_>>(),
+            e1.lines().skip(1).collect::<Vec<_>>()
+        );
     }
     // The health the import left to recompute is computed on read like any other.
     let portfolio_orgs = last.table_counts().await.unwrap();
-    assert!(portfolio_orgs.iter().any(|c| c.table == "health_marks" && c.rows > 0));
+    assert!(portfolio_orgs
+        .iter()
+        .any(|c| c.table == "health_marks" && c.rows > 0));
     first.close().await;
     last.close().await;
 }
@@ -283,7 +295,10 @@ async fn a_sqlite_backup_taken_under_writes_restores_consistent() {
     let after = store.table_counts().await.unwrap();
     let per_org = (count(&after, "audit_log") - count(&before, "audit_log"))
         / (count(&after, "organizations") - count(&before, "organizations"));
-    assert!(at_end > at_start, "the writers kept writing during the backup");
+    assert!(
+        at_end > at_start,
+        "the writers kept writing during the backup"
+    );
 
     // A second backup to the same file is refused.
     let (ok, _, err) = run(concord(dir.path())
@@ -394,8 +409,13 @@ async fn bad_files_and_non_empty_targets_are_refused_with_nothing_written() {
 
     // A random file is no backup.
     let random = dir.path().join("random.bin");
-    std::fs::write(&random, (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<_>>())
-        .unwrap();
+    std::fs::write(
+        &random,
+        (0..4096u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     let (ok, _, err) = run(concord(dir.path())
         .args(["--database-url", &empty_url, "restore"])
         .arg(&random))

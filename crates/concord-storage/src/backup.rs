@@ -38,10 +38,13 @@ impl Store {
                 path.display()
             )));
         }
-        let target = path.to_str().ok_or_else(|| {
-            refused(format!("{} is not a UTF-8 path", path.display()))
-        })?;
-        sqlx::query("VACUUM INTO $1").bind(target).execute(p).await?;
+        let target = path
+            .to_str()
+            .ok_or_else(|| refused(format!("{} is not a UTF-8 path", path.display())))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(p)
+            .await?;
         Ok(())
     }
 }

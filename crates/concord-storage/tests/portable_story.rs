@@ -11,7 +11,9 @@ use concord_storage::{ConnectOptions, PortableError, Store, TableCount};
 use sqlx::Connection;
 
 async fn store_at(url: &str) -> Store {
-    let store = Store::connect(url, &ConnectOptions::default()).await.unwrap();
+    let store = Store::connect(url, &ConnectOptions::default())
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     store
 }
@@ -94,7 +96,14 @@ async fn every_table_is_exported_and_bad_files_change_nothing(url: String) {
     let lines = text.lines().count();
     let rows: u64 = counts.iter().map(|c| c.rows).sum();
     assert_eq!(lines as u64, rows + 1);
-    assert_eq!(counts.iter().find(|c| c.table == "organizations").unwrap().rows, 3);
+    assert_eq!(
+        counts
+            .iter()
+            .find(|c| c.table == "organizations")
+            .unwrap()
+            .rows,
+        3
+    );
 
     // Into a database that holds records: refused, naming the table, nothing written.
     let before = nonempty(&source).await;
@@ -123,8 +132,14 @@ async fn every_table_is_exported_and_bad_files_change_nothing(url: String) {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let n = lines.len() - 2;
     lines[n - 1] = "{\"table\":\"organizations\",\"row\":{\"id\":".into();
-    let err = target.import_all(lines.join("\n").as_bytes()).await.unwrap_err();
-    assert!(matches!(err, PortableError::Line { line, .. } if line == n as u64), "{err}");
+    let err = target
+        .import_all(lines.join("\n").as_bytes())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PortableError::Line { line, .. } if line == n as u64),
+        "{err}"
+    );
     assert!(err.to_string().starts_with(&format!("line {n}")), "{err}");
     assert_eq!(nonempty(&target).await, empty);
 
@@ -146,19 +161,28 @@ async fn every_table_is_exported_and_bad_files_change_nothing(url: String) {
         .import_all(edited(&|r| r["id"] = "seven".into()).as_bytes())
         .await
         .unwrap_err();
-    assert_eq!(err.to_string(), format!("{at} id: \"seven\" is not an integer"));
+    assert_eq!(
+        err.to_string(),
+        format!("{at} id: \"seven\" is not an integer")
+    );
     let err = target
         .import_all(edited(&|r| r["nickname"] = "Al".into()).as_bytes())
         .await
         .unwrap_err();
-    assert_eq!(err.to_string(), format!("{at} nickname: no such column in this table"));
+    assert_eq!(
+        err.to_string(),
+        format!("{at} nickname: no such column in this table")
+    );
     // SQLite keeps timestamps as text and cannot tell a bad one; PostgreSQL's column type can.
     if url.starts_with("postgres") {
         let err = target
             .import_all(edited(&|r| r["created_at"] = "last Tuesday".into()).as_bytes())
             .await
             .unwrap_err();
-        assert!(err.to_string().starts_with(&format!("{at} created_at: ")), "{err}");
+        assert!(
+            err.to_string().starts_with(&format!("{at} created_at: ")),
+            "{err}"
+        );
     }
     assert_eq!(nonempty(&target).await, empty);
 
@@ -172,7 +196,10 @@ async fn every_table_is_exported_and_bad_files_change_nothing(url: String) {
     assert!(matches!(err, PortableError::Header(_)), "{err}");
     assert!(err.to_string().contains("release that wrote it"), "{err}");
     let err = target.import_all(&b"hello\n"[..]).await.unwrap_err();
-    assert!(err.to_string().starts_with("line 1: not a concord export"), "{err}");
+    assert!(
+        err.to_string().starts_with("line 1: not a concord export"),
+        "{err}"
+    );
     assert_eq!(nonempty(&target).await, empty);
 
     // The good file imports, and the target then exports the same rows.

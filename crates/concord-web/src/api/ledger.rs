@@ -146,6 +146,7 @@ pub enum LedgerFormat {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     /// `json` (default) or `csv`.
     #[serde(default)]
@@ -156,7 +157,8 @@ pub struct LedgerQuery {
 #[utoipa::path(get, path = "/api/v1/partnerships/{id}/ledger", tag = "ledger",
     params(("id" = i64, Path, description = "Partnership id"), LedgerQuery),
     responses(
-        (status = 200, description = "Every entry in chain order with `prev_hash` and `hash`, as JSON or CSV (`text/csv`, one row per entry, the columns of the canonical form); verify it yourself with the canonical form in the README", body = [Entry]),
+        (status = 200, description = "Every entry in chain order with `prev_hash` and `hash`, as JSON or CSV (`text/csv`, one row per entry, the columns of the canonical form); verify it yourself with the canonical form in the README",
+            content((Vec<Entry> = "application/json"), (String = "text/csv"))),
         (status = 404, description = "No such partnership", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn download(

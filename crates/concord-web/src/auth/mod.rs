@@ -180,7 +180,8 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let id_hash = secret::hash_secret(&session_id);
     let session = match state.store.session(&id_hash).await {
         Ok(s) => s,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) if api => return ApiError::from(e).into_response(),
+        Err(e) => return crate::pages::PageError::from(e).into_response(),
     };
     let Some(session) = session else {
         // Expired or forged: carry on unauthenticated (sign-in pages still work) and drop the cookie.
