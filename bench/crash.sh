@@ -116,7 +116,7 @@ run_backend() {
         --ledger-manifest "$manifest" >"$state/seed.log" 2>&1 || { cat "$state/seed.log" >&2; exit 1; }
     local hub token
     hub=$(sed -n 's/^hub organization: \([0-9]*\) .*/\1/p' "$state/seed.log")
-    token=$(make_user "$url" crash-bench@concord.test "crash-$(head -c 24 /dev/urandom | tr -dc A-Za-z0-9)x7Q" \
+    token=$(make_user "$url" crash-bench@concord.test "$(bench_password)" \
         "$hub" alliance_manager read-write)
     [ -n "$token" ] || { echo "could not create the API token" >&2; exit 1; }
     if [ "$backend" = postgres ]; then

@@ -12,6 +12,7 @@
 #   FUZZ_SECONDS        seconds per target (default 60)
 #   FUZZ_BATCH          cases per proptest run, repeated until the time is up (default 1000 for
 #                       parsers, 200 for web bodies); sets CONCORD_FUZZ_CASES for the tests
+#   FUZZ_TARGETS        only the targets (test names) matching this extended regex
 #   FUZZ_ROUTES         web: only routes whose path contains this text
 #   FUZZ_SKIP_ROUTES    web: skip routes whose path contains one of these (comma-separated)
 #   CARGO_TARGET_DIR    where cargo builds (as usual)
@@ -62,7 +63,7 @@ for suite in "${suites[@]}"; do
     bin="$(binary "$package" "$test")"
     [ -x "$bin" ] || { echo "could not build $test" >&2; exit 1; }
     # Each test of the binary, one at a time (fixed cases run too, once; they print no count).
-    for name in $("$bin" --list 2>/dev/null | sed -n 's/: test$//p'); do
+    for name in $("$bin" --list 2>/dev/null | sed -n 's/: test$//p' | grep -E "${FUZZ_TARGETS:-.}"); do
         log="$out/$test-$name.log"
         start=$(date +%s.%N)
         if (cd "crates/$package" && CONCORD_FUZZ_CASES="$batch" FUZZ_SECONDS="$seconds" \

@@ -50,6 +50,9 @@ fresh_db() {
     esac
 }
 
+# A random password long enough for the account rules.
+bench_password() { python3 -c 'import secrets; print("bench-" + secrets.token_urlsafe(24))'; }
+
 # make_user URL EMAIL PASSWORD ORG ROLE SCOPE: creates the account, prints an API token.
 make_user() {
     printf '%s\n' "$3" | "$CONCORD" --database-url "$1" user add --email "$2" --name "Bench $5" \

@@ -16,10 +16,10 @@
 # The load generator is `crates/concord-web/examples/soak.rs` (tokio + reqwest, one thread): an
 # open loop that starts requests at fixed intervals and measures each latency from the moment
 # the request was due (no coordinated omission). The mix, per thousand requests: 80 portfolio
-# dashboards (`GET /`), 200 partnership pages, 70 metrics pages (session cookie), 200
+# dashboards (`GET /`), 200 partnership pages, 70 metrics pages (session cookie), 205
 # `GET /api/v1/partnerships`, 100 `GET /api/v1/partnerships/{id}`, 50 `GET /api/v1/portfolio`,
 # 100 `GET …/{id}/metrics` (bearer token), 100 metric values and 90 notes written through the
-# API, and 10 sign-ins through the form (Argon2id). After a warm-up (SOAK_WARMUP s at the same
+# API, and 5 sign-ins through the form (Argon2id). After a warm-up (SOAK_WARMUP s at the same
 # rate, not counted), a row every SOAK_WINDOW s: requests, errors, p50, p99, server RSS. At the
 # end the totals per request kind, overall p50/p99, RSS after the warm-up and at the end. Exits
 # non-zero when there were errors (any answer but the expected 200/201/303, or none within 10 s),
@@ -90,7 +90,7 @@ pairs="$RUN_DIR/pairs.txt"
 awk -F'\t' -v hub="$hub" '$1 == "ledger" && $4 == hub {r = ++rank[$2]; print r, $2, $3}' "$manifest" |
     sort -k1,1n -k2,2n | awk '{print $2, $3}' >"$pairs"
 email=soak-bench@concord.test
-password="soak-$(head -c 24 /dev/urandom | tr -dc A-Za-z0-9)x7Q"
+password="$(bench_password)"
 token=$(make_user "$url" "$email" "$password" "$hub" contributor read-write)
 [ -n "$token" ] || { echo "could not create the API token" >&2; exit 1; }
 

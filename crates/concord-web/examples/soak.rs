@@ -35,13 +35,13 @@ const MIX: &[(&str, u32)] = &[
     ("page_portfolio", 80),
     ("page_partnership", 200),
     ("page_metrics", 70),
-    ("api_partnerships", 200),
+    ("api_partnerships", 205),
     ("api_partnership", 100),
     ("api_portfolio", 50),
     ("api_metrics", 100),
     ("write_value", 100),
     ("write_note", 90),
-    ("sign_in", 10),
+    ("sign_in", 5),
 ];
 
 struct Args {
@@ -470,6 +470,7 @@ async fn main() -> std::process::ExitCode {
     println!("warm-up: {warmup} s at {rate} req/s");
     g.run(rate, warmup, f64::INFINITY, false).await;
     g.take_total();
+    g.shared.lock().unwrap().window = Tally::new();
     let rss_start = rss_mb(g.args.server_pid);
     println!("RSS after the warm-up: {rss_start:.1} MB; soak: {duration} s at {rate} req/s");
     println!("| elapsed | requests | errors | p50 ms | p99 ms | RSS MB |");
