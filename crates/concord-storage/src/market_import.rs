@@ -1035,7 +1035,7 @@ fn produce_nppes(
             .flexible(true)
             .has_headers(true)
             .buffer_capacity(1 << 20)
-            .from_reader(file);
+            .from_reader(concord_domain::csv_io::LineTracking::new(file));
         let header = rdr
             .byte_headers()
             .map_err(|e| refused("file", "bad_file", format!("{}: line 1: {e}", f.display())))?
@@ -1065,7 +1065,10 @@ fn produce_nppes(
                 break;
             }
             out.rows_read += 1;
-            line = rec.position().map(|p| p.line()).unwrap_or(line + 1);
+            line = match rec.position() {
+                Some(p) => rdr.get_mut().line_at(p.byte()),
+                None => line + 1,
+            };
             if out.rows_read.is_multiple_of(65_536) {
                 if let Some(progress) = &options.progress {
                     progress(Progress {

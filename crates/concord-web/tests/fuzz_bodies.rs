@@ -12,7 +12,9 @@
 //!
 //! Bounded for CI: `CONCORD_FUZZ_CASES` requests per target (default 256); `FUZZ_SECONDS=N` repeats
 //! batches until N seconds have passed (`bench/fuzz.sh`). Each target prints
-//! `fuzz <target>: <cases> cases in <seconds> s`.
+//! `fuzz <target>: <cases> cases in <seconds> s` and the answers by status. On demand:
+//! `FUZZ_ROUTES=text` fuzzes only the routes whose path contains it, `FUZZ_SKIP_ROUTES=a,b` leaves
+//! those out, `FUZZ_DEBUG=1` prints every page post with its status.
 
 mod common;
 
