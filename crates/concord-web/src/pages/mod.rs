@@ -644,7 +644,9 @@ impl From<StoreError> for PageError {
             StoreError::NotFound { .. } => PageError::NotFound,
             StoreError::Forbidden(m) => PageError::Refused(StatusCode::FORBIDDEN, m),
             StoreError::Gone(m) => PageError::Refused(StatusCode::GONE, m),
-            e @ StoreError::Archived { .. } => PageError::Refused(StatusCode::CONFLICT, e.to_string()),
+            e @ StoreError::Archived { .. } => {
+                PageError::Refused(StatusCode::CONFLICT, e.to_string())
+            }
             StoreError::Busy => PageError::Unavailable(
                 "Concord is busy right now. Please try again in a moment.".into(),
             ),
