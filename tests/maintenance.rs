@@ -14,23 +14,9 @@ use concord_domain::health::StakeholderStatus;
 use concord_domain::organization::{OrgKind, OrganizationInput};
 use concord_domain::PartnershipId;
 use concord_storage::portable::DERIVED;
-use concord_storage::testing::{fresh_postgres_url, fresh_sqlite_url};
+use concord_storage::testing::{fresh_postgres_url, fresh_sqlite_url, migrated_store};
 use concord_storage::{Actor, ConnectOptions, Store, TableCount};
 use serde_json::Value;
-
-async fn store_at(url: &str) -> Store {
-    let store = Store::connect(
-        url,
-        &ConnectOptions {
-            max_connections: 4,
-            ..ConnectOptions::default()
-        },
-    )
-    .await
-    .expect("connect");
-    store.migrate().await.expect("migrate");
-    store
-}
 
 async fn export(store: &Store) -> String {
     let mut out = Vec::new();
@@ -158,7 +144,7 @@ async fn name_a_successor(store: &Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_demo_moves_to_postgres_and_back_with_every_row_intact() {
-    let first = store_at(&fresh_sqlite_url()).await;
+    let first = migrated_store(&fresh_sqlite_url()).await;
     concord::demo::load(&first).await.expect("demo loads");
     name_a_successor(&first).await;
     let e1 = export(&first).await;
@@ -182,7 +168,7 @@ async fn the_demo_moves_to_postgres_and_back_with_every_row_intact() {
 
     let e2 = match fresh_postgres_url("portable_round_trip").await {
         Some(url) => {
-            let pg = store_at(&url).await;
+            let pg = migrated_store(&url).await;
             pg.import_all(e1.as_bytes())
                 .await
                 .expect("import into PostgreSQL");
@@ -196,7 +182,7 @@ async fn the_demo_moves_to_postgres_and_back_with_every_row_intact() {
         None => e1.clone(),
     };
 
-    let last = store_at(&fresh_sqlite_url()).await;
+    let last = migrated_store(&fresh_sqlite_url()).await;
     last.import_all(e2.as_bytes())
         .await
         .expect("import into SQLite");
@@ -248,7 +234,7 @@ fn count(c: &[TableCount], table: &str) -> u64 {
 async fn a_sqlite_backup_taken_under_writes_restores_consistent() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("live.db").display());
-    let store = store_at(&url).await;
+    let store = migrated_store(&url).await;
     concord::demo::load(&store).await.expect("demo loads");
     let before = store.table_counts().await.unwrap();
 
@@ -316,7 +302,7 @@ async fn a_sqlite_backup_taken_under_writes_restores_consistent() {
     .await;
     assert!(ok, "{out}{err}");
     assert!(out.contains("0 not valid"), "{out}");
-    let restored = store_at(&restored_url).await;
+    let restored = migrated_store(&restored_url).await;
     let got = restored.table_counts().await.unwrap();
     let orgs = count(&got, "organizations") - count(&before, "organizations");
     assert!(
@@ -342,7 +328,7 @@ async fn a_sqlite_backup_taken_under_writes_restores_consistent() {
         .arg(&backup))
     .await;
     assert!(ok, "{out}{err}");
-    let again = store_at(&url).await;
+    let again = migrated_store(&url).await;
     assert_eq!(again.table_counts().await.unwrap(), got);
     again.close().await;
     restored.close().await;
@@ -352,7 +338,7 @@ async fn a_sqlite_backup_taken_under_writes_restores_consistent() {
 async fn bad_files_and_non_empty_targets_are_refused_with_nothing_written() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("a.db").display());
-    let store = store_at(&url).await;
+    let store = migrated_store(&url).await;
     concord::demo::load(&store).await.expect("demo loads");
     let export_file = dir.path().join("all.jsonl");
     let (ok, out, err) = run(concord(dir.path())
@@ -387,7 +373,7 @@ async fn bad_files_and_non_empty_targets_are_refused_with_nothing_written() {
     assert!(!ok, "{err}");
     assert!(err.contains(&format!("line {n}")), "{err}");
     assert!(err.contains("nothing was imported"), "{err}");
-    let empty = store_at(&empty_url).await;
+    let empty = migrated_store(&empty_url).await;
     let rows: u64 = empty
         .table_counts()
         .await
@@ -433,7 +419,7 @@ async fn bad_files_and_non_empty_targets_are_refused_with_nothing_written() {
         s.ping().await.unwrap();
         s.close().await;
     }
-    let target = store_at(&empty_url).await;
+    let target = migrated_store(&empty_url).await;
     let kept = target.table_counts().await.unwrap();
     target.close().await;
     let (ok, _, err) = run(concord(dir.path())
@@ -441,7 +427,7 @@ async fn bad_files_and_non_empty_targets_are_refused_with_nothing_written() {
         .arg(&plain))
     .await;
     assert!(!ok, "{err}");
-    let target = store_at(&empty_url).await;
+    let target = migrated_store(&empty_url).await;
     assert_eq!(target.table_counts().await.unwrap(), kept);
     target.close().await;
 }
@@ -452,7 +438,7 @@ async fn postgres_backup_and_restore_through_pg_dump_and_the_portable_export() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = store_at(&url).await;
+    let store = migrated_store(&url).await;
     concord::demo::load(&store).await.expect("demo loads");
     let before = store.table_counts().await.unwrap();
     store.close().await;
@@ -472,7 +458,7 @@ async fn postgres_backup_and_restore_through_pg_dump_and_the_portable_export() {
     .await;
     assert!(ok, "{out}{err}");
     assert!(out.contains("0 not valid"), "{out}");
-    let restored = store_at(&target).await;
+    let restored = migrated_store(&target).await;
     assert_eq!(restored.table_counts().await.unwrap(), before);
     assert!(verify_all(&restored).await > 0);
     restored.close().await;
@@ -500,7 +486,7 @@ async fn postgres_backup_and_restore_through_pg_dump_and_the_portable_export() {
         .arg(&portable))
     .await;
     assert!(ok, "{out}{err}");
-    let restored = store_at(&target).await;
+    let restored = migrated_store(&target).await;
     assert_eq!(
         counts_without_derived(restored.table_counts().await.unwrap()),
         counts_without_derived(before)

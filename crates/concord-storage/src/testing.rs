@@ -52,8 +52,13 @@ pub async fn fresh_store(backend: crate::Backend, test: &str) -> Option<Store> {
         crate::Backend::Sqlite => fresh_sqlite_url(),
         crate::Backend::Postgres => fresh_postgres_url(test).await?,
     };
+    Some(migrated_store(&url).await)
+}
+
+/// A store on `url` (a small pool), migrated.
+pub async fn migrated_store(url: &str) -> Store {
     let store = Store::connect(
-        &url,
+        url,
         &ConnectOptions {
             max_connections: 4,
             ..ConnectOptions::default()
@@ -62,5 +67,5 @@ pub async fn fresh_store(backend: crate::Backend, test: &str) -> Option<Store> {
     .await
     .expect("connect to test database");
     store.migrate().await.expect("migrate test database");
-    Some(store)
+    store
 }
